@@ -1,0 +1,77 @@
+// The function's input: what a platform engineer sets once for the whole cluster
+// (platform.yaml), embedded by `make build` in every Composition's pipeline step.
+import { z } from 'zod';
+import { RUNTIMES, type Runtime } from './app.js';
+import { dnsLabel, patterned, quantity } from './rules.js';
+import { TIERS } from './tenant.js';
+
+export const INPUT_GROUP = 'fn.platform.aerogrid.io';
+export const INPUT_VERSION = 'v1alpha1';
+export const INPUT_KIND = 'PlatformSettings';
+
+const HOSTNAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$';
+const REGISTRY = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$';
+const IMAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+
+const image = (field: string, description: string) =>
+  patterned(field, IMAGE, 'an image reference such as cgr.dev/chainguard/kaniko:latest', description, 256);
+
+const Runtimes = z
+  .object(
+    Object.fromEntries(
+      RUNTIMES.map((r) => [
+        r,
+        z.object({ baseImage: image(`runtimes.${r}.baseImage`, `Base image for ${r} builds.`) }).optional(),
+      ]),
+    ) as { [K in Runtime]: z.ZodOptional<z.ZodObject<{ baseImage: z.ZodString }>> },
+  )
+  .meta({ description: 'Runtimes this platform builds, and their base images. An App asking for a runtime left out gets a FATAL result.' });
+
+export const PlatformSettings = z
+  .object({
+    apiVersion: z.literal(`${INPUT_GROUP}/${INPUT_VERSION}`).optional(),
+    kind: z.literal(INPUT_KIND).optional(),
+    appsDomain: patterned('appsDomain', HOSTNAME, 'a DNS hostname such as apps.example.com', 'Host that serves /apps/<tenant>/<app>/.', 253),
+    urlScheme: z.enum(['https', 'http']).default('https').meta({ description: 'Scheme of the URLs shown in App status.' }),
+    gateway: patterned(
+      'gateway',
+      '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      'namespace/name of an Istio Gateway',
+      'The shared Istio Gateway every App VirtualService binds to.',
+      127,
+    ),
+    ingressGateway: z
+      .object({
+        namespace: dnsLabel('ingressGateway.namespace', 63, 'Namespace of the Istio ingress gateway.'),
+        serviceAccount: dnsLabel('ingressGateway.serviceAccount', 63, 'Service account of the ingress gateway pods.'),
+      })
+      .meta({ description: 'The ingress gateway: admitted by tenant NetworkPolicies and AuthorizationPolicies.' }),
+    istioNamespace: dnsLabel('istioNamespace', 63, 'Namespace of istiod (xDS and certificates).').default('istio-system'),
+    oidcGroupPrefix: z
+      .string()
+      .max(64)
+      .default('')
+      .meta({ description: "The API server's --oidc-groups-prefix, put in front of every group a RoleBinding names." }),
+    trustDomain: z.string().min(1).max(253).default('cluster.local').meta({ description: 'Istio trust domain, for SPIFFE principals.' }),
+    registry: patterned(
+      'registry',
+      REGISTRY,
+      'a registry host with an optional path, such as registry.example.com/aerogrid',
+      'Where built images go: <registry>/<tenant>/<app>:<digest>.',
+      200,
+    ),
+    kanikoImage: image('kanikoImage', "Kaniko executor image. Default: Chainguard's maintained fork (the original project is archived)."),
+    runtimes: Runtimes,
+    defaultTier: z.enum(TIERS).default('free').meta({ description: 'Tier of a Tenant that names none.' }),
+    build: z
+      .object({
+        deadlineSeconds: z.int().min(60).max(21600).default(1800).meta({ description: 'activeDeadlineSeconds of a build Job.' }),
+        retries: z.int().min(0).max(5).default(1).meta({ description: 'backoffLimit of a build Job.' }),
+        cpu: quantity('build.cpu', 'CPU limit of a build.').default('1'),
+        memory: quantity('build.memory', 'Memory limit of a build.').default('2Gi'),
+      })
+      .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi' })
+      .meta({ description: 'Bounds on every build Job.' }),
+  })
+  .meta({ description: 'Platform-wide settings for the aerogrid function.' });
+export type PlatformSettings = z.infer<typeof PlatformSettings>;

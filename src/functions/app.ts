@@ -1,0 +1,285 @@
+// The App renderer: from source files to a built image, a running Deployment and a
+// JWT-protected URL. Pure: the observed XR, its observed composed resources and the
+// tenant it lives in come in; desired resources, status and conditions go out.
+//
+// It keeps no state of its own. What it must remember between reconciles is in the
+// XR's status (the last good image, the build for the current source), and, should
+// status be lost, in the observed Deployment's image.
+import { k8s } from 'cdk8s-plus-28';
+import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
+import type { TenantSpec } from '../api/tenant.js';
+import { parseAt } from '../api/validate.js';
+import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type JobState } from './build.js';
+import { deploymentAvailable, readiness } from './ready.js';
+import {
+  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, requiredOne, statusOf,
+  type Condition, type KubeObject, type RenderInput, type RenderOutput,
+} from './resources.js';
+import { appUrl, authorizationPolicy, requestAuthentication, service, virtualService, type RouteContext } from './route.js';
+import { tenantNamespaces, tenantSpecOf } from './tenant.js';
+
+const DEFAULT_REQUESTS = { cpu: '100m', memory: '128Mi' };
+const DEFAULT_LIMITS = { cpu: '500m', memory: '256Mi' };
+
+interface TenantContext {
+  name: string;
+  spec: TenantSpec;
+  namespaces: string[];
+}
+
+export function renderApp(input: RenderInput): RenderOutput {
+  const { composite, settings } = input;
+  const legacy = composite.kind === 'XApp';
+  const name = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-name'] ?? composite.metadata?.name ?? '') : (composite.metadata?.name ?? '');
+  const namespace = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-namespace'] ?? '') : (composite.metadata?.namespace ?? '');
+
+  const problems: string[] = [];
+  if (name.length > APP_NAME_MAX) {
+    problems.push(`metadata.name: an App name must be at most ${APP_NAME_MAX} characters, so that its build Job and image names stay valid`);
+  }
+  if (!namespace) problems.push('metadata.namespace: an App must live in a tenant namespace');
+  const parsed = parseAt(AppSpec, composite.spec, 'spec');
+  if (!parsed.ok) problems.push(...parsed.problems);
+  if (!parsed.ok || problems.length > 0) throw new FatalError(problems);
+  const spec = parsed.value;
+  checkSecretRefs(spec, namespace);
+
+  const out = emptyOutput();
+  const tenant = resolveTenant(input, out, namespace, legacy);
+  if (!tenant) {
+    out.status = { phase: 'Pending', message: `waiting for the settings of the tenant that owns namespace ${namespace}` };
+    return out;
+  }
+  const groups = allowedGroups(spec, tenant.spec);
+
+  const labels = commonLabels({ [LABEL_TENANT]: tenant.name, [LABEL_APP]: name, 'app.kubernetes.io/name': name });
+  const selector = { [LABEL_APP]: name };
+  const route: RouteContext = {
+    app: name,
+    namespace,
+    pathSegment: tenant.namespaces.length === 1 ? tenant.name : namespace,
+    labels,
+    selector,
+  };
+  const url = appUrl(settings, route);
+  const add = (key: string, resource: KubeObject) => {
+    out.resources[key] = { resource, ready: readiness(resource, input.observed[key]) };
+  };
+
+  const previous = statusOf(composite);
+  const observedDeployment = input.observed.deployment;
+  const runningImage = containerImage(observedDeployment) ?? (typeof previous.image === 'string' ? previous.image : undefined);
+
+  // Decide the image: given directly, or built from source (once per digest).
+  let image: string | undefined;
+  let build: { digest: string; job: string; phase: JobState['phase']; message?: string } | undefined;
+  let digest: string | undefined;
+  if (spec.image) {
+    image = spec.image;
+  } else {
+    if (!tenant.spec.builds.enabled) {
+      throw new FatalError([`spec.files: tenant ${tenant.name} does not build images (spec.builds.enabled is false); set spec.image to a prebuilt image`]);
+    }
+    const baseImage = settings.runtimes[spec.runtime]?.baseImage;
+    if (!baseImage) {
+      const offered = Object.entries(settings.runtimes).filter(([, r]) => r).map(([k]) => k);
+      throw new FatalError([`spec.runtime: runtime ${spec.runtime} is not offered by this platform; use one of ${offered.join(', ') || '(none configured)'}`]);
+    }
+    digest = sourceDigest(spec.files, spec.runtime, baseImage);
+    const names = buildNames(settings, tenant.name, name, digest);
+    const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string };
+    const builtBefore = runningImage === names.image || (prevBuild.digest === digest && prevBuild.phase === 'Succeeded');
+    if (builtBefore) {
+      build = { digest, job: names.job, phase: 'Succeeded' };
+      image = names.image;
+    } else {
+      const state = jobState(input.observed.job);
+      // A Job that failed stays failed for this digest, even if someone deletes it: no rebuild
+      // until the source changes.
+      const failedBefore = prevBuild.digest === digest && prevBuild.phase === 'Failed' && state.phase !== 'Succeeded';
+      const phase = failedBefore ? 'Failed' : state.phase;
+      build = { digest, job: names.job, phase, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
+      // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
+      if (!(failedBefore && !input.observed.job)) {
+        add('build-context', buildContext(spec, baseImage, names, namespace, name, digest));
+        add('job', buildJob(spec, settings, baseImage, names, { namespace, app: name, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret }));
+      }
+      image = phase === 'Succeeded' ? names.image : runningImage;
+    }
+  }
+
+  if (image) {
+    add('deployment', deployment(spec, image, route));
+    if (spec.autoscaling) add('hpa', hpa(spec, route));
+  }
+  add('service', service(spec, route));
+  add('virtualservice', virtualService(settings, route));
+  add('requestauthentication', requestAuthentication(tenant.spec, route));
+  add('authorizationpolicy', authorizationPolicy(spec, tenant.spec, groups, route));
+
+  const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
+  const { phase, message } = phaseOf(build, image, runningImage, deployed, url);
+  out.status = {
+    phase,
+    message,
+    url,
+    access: spec.access.public ? 'public' : 'jwt',
+    ...(image ? { image } : {}),
+    ...(digest ? { sourceDigest: digest } : {}),
+    ...(build ? { build: { digest: build.digest, job: build.job, phase: build.phase, ...(build.message ? { message: build.message } : {}) } } : {}),
+  };
+  out.conditions.push(...conditionsOf(build, spec.image, deployed, message));
+  if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
+  return out;
+}
+
+/** Follows namespace → tenant through Crossplane's required resources. Undefined until both are fetched. */
+function resolveTenant(input: RenderInput, out: RenderOutput, namespace: string, legacy: boolean): TenantContext | undefined {
+  out.requirements.namespace = { apiVersion: 'v1', kind: 'Namespace', matchName: namespace };
+  const ns = requiredOne(input, 'namespace');
+  if (ns === undefined) return undefined;
+  const tenantName = ns?.metadata?.labels?.[LABEL_TENANT];
+  if (!tenantName) {
+    throw new FatalError([`metadata.namespace: namespace ${namespace} belongs to no Tenant; create Apps in a tenant's namespace`]);
+  }
+  out.requirements.tenant = { apiVersion: `${GROUP}/v1alpha1`, kind: legacy ? 'XTenant' : 'Tenant', matchName: tenantName };
+  const tenant = requiredOne(input, 'tenant');
+  if (tenant === undefined) return undefined;
+  if (tenant === null) {
+    throw new FatalError([`metadata.namespace: namespace ${namespace} names tenant ${tenantName}, which does not exist`]);
+  }
+  let spec: TenantSpec;
+  try {
+    spec = tenantSpecOf(tenant);
+  } catch (err) {
+    const problems = err instanceof FatalError ? err.problems : [String(err)];
+    throw new FatalError(problems.map((p) => `tenant ${tenantName}: ${p}`));
+  }
+  const namespaces = tenantNamespaces(tenantName, spec);
+  if (!namespaces.includes(namespace)) {
+    throw new FatalError([`metadata.namespace: namespace ${namespace} is not one of tenant ${tenantName}'s namespaces (${namespaces.join(', ')})`]);
+  }
+  return { name: tenantName, spec, namespaces };
+}
+
+/** The groups an App admits: its own choice, which may only narrow the tenant's groups. */
+function allowedGroups(spec: AppSpec, tenant: TenantSpec): string[] {
+  const tenantGroups = [...tenant.groups.admin, ...(tenant.groups.operator ?? []), ...(tenant.groups.viewer ?? [])];
+  if (!spec.access.allowedGroups) return [...new Set(tenantGroups)];
+  const foreign = spec.access.allowedGroups.filter((g) => !tenantGroups.includes(g));
+  if (foreign.length > 0) {
+    throw new FatalError([`spec.access.allowedGroups: ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not among the tenant's groups (${[...new Set(tenantGroups)].join(', ')})`]);
+  }
+  return spec.access.allowedGroups;
+}
+
+function checkSecretRefs(spec: AppSpec, namespace: string): void {
+  const foreign = spec.envFromSecrets.map((s, i) => ({ s, i })).filter(({ s }) => s.namespace !== undefined && s.namespace !== namespace);
+  if (foreign.length > 0) {
+    throw new FatalError(foreign.map(({ s, i }) => `spec.envFromSecrets[${i}].namespace: Secret ${s.namespace}/${s.name} is outside the App's namespace ${namespace}; an App may only read Secrets in its own namespace`));
+  }
+}
+
+function containerImage(deployment: KubeObject | undefined): string | undefined {
+  const containers = (deployment?.spec as { template?: { spec?: { containers?: { name?: string; image?: string }[] } } } | undefined)?.template?.spec?.containers;
+  return containers?.find((c) => c.name === 'app')?.image;
+}
+
+function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObject {
+  const probe = spec.healthPath
+    ? { httpGet: { path: spec.healthPath, port: k8s.IntOrString.fromString('http') } }
+    : { tcpSocket: { port: k8s.IntOrString.fromString('http') } };
+  const q = (v: string) => k8s.Quantity.fromString(v);
+  const requests = { ...DEFAULT_REQUESTS, ...spec.resources?.requests };
+  const limits = { ...DEFAULT_LIMITS, ...spec.resources?.limits };
+  return k8s.KubeDeployment.manifest({
+    metadata: { name: route.app, namespace: route.namespace, labels: route.labels },
+    spec: {
+      replicas: spec.autoscaling ? undefined : spec.replicas,
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: route.selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+      template: {
+        metadata: { labels: route.labels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, fsGroup: APP_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            name: 'app',
+            image,
+            ...(spec.image && spec.command ? { command: spec.command } : {}),
+            ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
+            env: [{ name: 'PORT', value: String(spec.port) }, ...spec.env.filter((e) => e.name !== 'PORT')],
+            envFrom: spec.envFromSecrets.length ? spec.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) : undefined,
+            resources: {
+              requests: { cpu: q(requests.cpu), memory: q(requests.memory) },
+              limits: { cpu: q(limits.cpu), memory: q(limits.memory) },
+            },
+            securityContext: {
+              runAsNonRoot: true,
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
+            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: q('256Mi') } }],
+        },
+      },
+    },
+  });
+}
+
+function hpa(spec: AppSpec, route: RouteContext): KubeObject {
+  const a = spec.autoscaling!;
+  return k8s.KubeHorizontalPodAutoscalerV2.manifest({
+    metadata: { name: route.app, namespace: route.namespace, labels: route.labels },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: route.app },
+      minReplicas: a.minReplicas,
+      maxReplicas: a.maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage } } }],
+    },
+  });
+}
+
+function phaseOf(
+  build: { digest: string; phase: JobState['phase']; message?: string } | undefined,
+  image: string | undefined, runningImage: string | undefined, deployed: boolean, url: string,
+): { phase: AppPhase; message: string } {
+  const serving = runningImage ? `; still serving ${tagOf(runningImage)}` : '';
+  if (build?.phase === 'Failed') {
+    return { phase: 'Failed', message: `build of ${short(build.digest)} failed: ${build.message ?? 'the build Job failed'}${serving || '; nothing is running'}` };
+  }
+  if (build && build.phase !== 'Succeeded') {
+    return { phase: 'Building', message: `building ${short(build.digest)} (${build.phase.toLowerCase()})${serving}` };
+  }
+  if (!image) return { phase: 'Pending', message: 'waiting for an image' };
+  if (!deployed) return { phase: 'Deploying', message: `rolling out ${tagOf(image)}` };
+  return { phase: 'Ready', message: `serving ${tagOf(image)} at ${url}` };
+}
+
+function conditionsOf(build: { digest: string; phase: JobState['phase']; message?: string } | undefined, givenImage: string | undefined, deployed: boolean, message: string): Condition[] {
+  const built: Condition = givenImage
+    ? { type: 'Built', status: 'True', reason: 'ImageProvided', message: `spec.image ${givenImage} is used as is` }
+    : build!.phase === 'Succeeded'
+      ? { type: 'Built', status: 'True', reason: 'BuildSucceeded', message: `image for ${short(build!.digest)} is built` }
+      : { type: 'Built', status: 'False', reason: build!.phase === 'Failed' ? 'BuildFailed' : 'Building', message };
+  const available: Condition = deployed
+    ? { type: 'Available', status: 'True', reason: 'Serving', message }
+    : { type: 'Available', status: 'False', reason: 'NotAvailable', message };
+  return [built, available];
+}
+
+function short(digest: string): string {
+  return `${digest.slice(0, 'sha256:'.length + 12)}…`;
+}
+
+function tagOf(image: string): string {
+  const tag = image.slice(image.lastIndexOf(':') + 1);
+  return /^[a-f0-9]{64}$/.test(tag) ? short(`sha256:${tag}`) : image;
+}

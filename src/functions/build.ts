@@ -1,0 +1,161 @@
+// Content-addressed builds: the source digest, the generated Dockerfile, the build
+// context ConfigMap and the Kaniko Job that turns them into an image.
+import { createHash } from 'node:crypto';
+import { k8s } from 'cdk8s-plus-28';
+import type { AppFile, AppSpec } from '../api/app.js';
+import type { PlatformSettings } from '../api/platform.js';
+import { BUILD_COMPONENT } from './tenant.js';
+import { LABEL_APP, commonLabels, conditionOf, type KubeObject } from './resources.js';
+
+export const APP_UID = 10001;
+const CONTEXT_DIR = '/workspace';
+
+/** sha256 over the canonical source: files sorted by path, the runtime and the base image. */
+export function sourceDigest(files: AppFile[], runtime: string, baseImage: string): string {
+  const hash = createHash('sha256');
+  const field = (s: string) => hash.update(`${Buffer.byteLength(s)}:${s}\n`);
+  field('aerogrid-source-v1');
+  field(runtime);
+  field(baseImage);
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    field(f.path);
+    field(f.content);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The short form used in object names: enough to tell builds apart, short enough for labels. */
+export function shortDigest(digest: string): string {
+  return digest.slice('sha256:'.length, 'sha256:'.length + 10);
+}
+
+export function imageFor(settings: PlatformSettings, tenant: string, app: string, digest: string): string {
+  return `${settings.registry}/${tenant}/${app}:${digest.slice('sha256:'.length)}`;
+}
+
+export function dockerfile(spec: AppSpec, baseImage: string): string {
+  const hasRequirements = spec.files.some((f) => f.path === 'requirements.txt');
+  const command = spec.command ?? ['python', 'app.py'];
+  return [
+    `FROM ${baseImage}`,
+    'ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOME=/tmp',
+    'WORKDIR /app',
+    ...(hasRequirements ? ['COPY requirements.txt /app/requirements.txt', 'RUN pip install --no-cache-dir -r /app/requirements.txt'] : []),
+    'COPY . /app',
+    `USER ${APP_UID}:${APP_UID}`,
+    `ENV PORT=${spec.port}`,
+    `EXPOSE ${spec.port}`,
+    `CMD ${JSON.stringify(command)}`,
+    '',
+  ].join('\n');
+}
+
+/** ConfigMap keys cannot hold '/': each file gets an indexed key, and the volume maps it back to its path. */
+function contextItems(files: AppFile[]): { key: string; path: string; content: string }[] {
+  return [...files]
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
+    .map((f, i) => ({ key: `f${String(i).padStart(2, '0')}-${f.path.replaceAll('/', '_')}`, path: f.path, content: f.content }));
+}
+
+export interface BuildNames {
+  configMap: string;
+  job: string;
+  image: string;
+}
+
+export function buildNames(settings: PlatformSettings, tenant: string, app: string, digest: string): BuildNames {
+  return {
+    configMap: `${app}-src-${shortDigest(digest)}`,
+    job: `${app}-build-${shortDigest(digest)}`,
+    image: imageFor(settings, tenant, app, digest),
+  };
+}
+
+export function buildContext(spec: AppSpec, baseImage: string, names: BuildNames, namespace: string, app: string, digest: string): KubeObject {
+  const items = contextItems(spec.files);
+  return k8s.KubeConfigMap.manifest({
+    metadata: {
+      name: names.configMap,
+      namespace,
+      labels: commonLabels({ [LABEL_APP]: app, 'app.kubernetes.io/component': BUILD_COMPONENT }),
+      annotations: { 'platform.aerogrid.io/source-digest': digest },
+    },
+    immutable: true,
+    data: { Dockerfile: dockerfile(spec, baseImage), ...Object.fromEntries(items.map((i) => [i.key, i.content])) },
+  });
+}
+
+export function buildJob(
+  spec: AppSpec, settings: PlatformSettings, baseImage: string, names: BuildNames,
+  ctx: { namespace: string; app: string; tenant: string; digest: string; registrySecret: string },
+): KubeObject {
+  const items = contextItems(spec.files);
+  const labels = commonLabels({ [LABEL_APP]: ctx.app, 'app.kubernetes.io/component': BUILD_COMPONENT });
+  const restricted = { allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } };
+  return k8s.KubeJob.manifest({
+    metadata: { name: names.job, namespace: ctx.namespace, labels, annotations: { 'platform.aerogrid.io/source-digest': ctx.digest } },
+    spec: {
+      backoffLimit: settings.build.retries,
+      activeDeadlineSeconds: settings.build.deadlineSeconds,
+      template: {
+        metadata: { labels, annotations: { 'sidecar.istio.io/inject': 'false' } },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          initContainers: [{
+            // Kaniko reads a plain directory; a ConfigMap volume is a tree of symlinks.
+            name: 'context',
+            image: baseImage,
+            command: ['cp', '-rL', '/context/.', `${CONTEXT_DIR}/`],
+            securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
+            resources: { limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') } },
+            volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: CONTEXT_DIR }],
+          }],
+          containers: [{
+            name: 'kaniko',
+            image: settings.kanikoImage,
+            args: [
+              `--context=dir://${CONTEXT_DIR}`,
+              `--dockerfile=${CONTEXT_DIR}/Dockerfile`,
+              `--destination=${names.image}`,
+              '--cache=true',
+              `--cache-repo=${settings.registry}/${ctx.tenant}/cache`,
+              '--reproducible',
+              '--digest-file=/dev/termination-log',
+            ],
+            env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }],
+            // Kaniko unpacks the base image as root; the namespace enforces baseline for this reason.
+            securityContext: { ...restricted, runAsUser: 0, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'] } },
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('512Mi') },
+              limits: { cpu: k8s.Quantity.fromString(settings.build.cpu), memory: k8s.Quantity.fromString(settings.build.memory) },
+            },
+            volumeMounts: [
+              { name: 'workspace', mountPath: CONTEXT_DIR },
+              { name: 'docker-config', mountPath: '/kaniko/.docker', readOnly: true },
+            ],
+          }],
+          volumes: [
+            { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: i.path }))] } },
+            { name: 'workspace', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+            { name: 'docker-config', secret: { secretName: ctx.registrySecret, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
+          ],
+        },
+      },
+    },
+  });
+}
+
+export type JobState = { phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed'; message?: string };
+
+export function jobState(observed: KubeObject | undefined): JobState {
+  if (!observed) return { phase: 'Pending' };
+  if (conditionOf(observed, 'Complete')?.status === 'True') return { phase: 'Succeeded' };
+  const failed = conditionOf(observed, 'Failed');
+  if (failed?.status === 'True') {
+    return { phase: 'Failed', message: failed.message || failed.reason || 'the build Job failed' };
+  }
+  const active = (observed.status as { active?: number } | undefined)?.active ?? 0;
+  return { phase: active > 0 ? 'Running' : 'Pending' };
+}

@@ -1,0 +1,45 @@
+// The tenant roles, as data. The Tenant renderer writes them into every tenant
+// namespace, the least-privilege test walks them, and `make build` derives from
+// them the rights Crossplane itself needs to grant them (RBAC forbids granting
+// what the granter lacks), so the three can never disagree.
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/** Everyday namespaced kinds a tenant can see. Secrets are deliberately not here. */
+const VISIBLE: PolicyRule[] = [
+  { apiGroups: ['platform.aerogrid.io'], resources: ['apps'], verbs: READ },
+  { apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'endpoints', 'configmaps', 'events', 'persistentvolumeclaims', 'resourcequotas', 'limitranges', 'serviceaccounts'], verbs: READ },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
+  { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: READ },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: READ },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: READ },
+  { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: READ },
+  { apiGroups: ['security.istio.io'], resources: ['authorizationpolicies', 'requestauthentications', 'peerauthentications'], verbs: READ },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: READ },
+];
+
+export const TENANT_ROLES: Record<'admin' | 'operator' | 'viewer', PolicyRule[]> = {
+  viewer: VISIBLE,
+  operator: [
+    ...VISIBLE,
+    { apiGroups: ['platform.aerogrid.io'], resources: ['apps'], verbs: ['update', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
+    { apiGroups: [''], resources: ['pods/exec', 'pods/portforward'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['create', 'update', 'patch', 'delete'] },
+  ],
+  admin: [
+    ...VISIBLE,
+    { apiGroups: ['platform.aerogrid.io'], resources: ['apps'], verbs: ['create', 'update', 'patch', 'delete'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
+    { apiGroups: [''], resources: ['pods/exec', 'pods/portforward'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['services', 'configmaps', 'secrets', 'persistentvolumeclaims'], verbs: WRITE },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
+  ],
+};

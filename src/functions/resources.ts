@@ -1,0 +1,89 @@
+// Plain data in, plain data out: the shapes every renderer speaks.
+import type { PlatformSettings } from '../api/platform.js';
+
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  [key: string]: unknown;
+};
+
+export const GROUP = 'platform.aerogrid.io';
+export const LABEL_TENANT = `${GROUP}/tenant`;
+export const LABEL_APP = `${GROUP}/app`;
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'aerogrid';
+
+/** A resource selector, as Crossplane's required resources take it. */
+export interface Selector {
+  apiVersion: string;
+  kind: string;
+  matchName: string;
+  namespace?: string;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export type Severity = 'Normal' | 'Warning' | 'Fatal';
+
+export interface RenderInput {
+  /** The observed composite resource (Tenant, XTenant, App or XApp). */
+  composite: KubeObject;
+  /** Observed composed resources, keyed by composition resource name. */
+  observed: Record<string, KubeObject>;
+  /** Required resources Crossplane fetched for us, by requirement key. Absent key: not fetched yet. */
+  required: Record<string, KubeObject[]>;
+  settings: PlatformSettings;
+}
+
+export interface Desired {
+  resource: KubeObject;
+  ready: boolean;
+}
+
+export interface RenderOutput {
+  resources: Record<string, Desired>;
+  /** The composite's status fields this function owns. */
+  status: Record<string, unknown>;
+  conditions: Condition[];
+  results: { severity: Severity; message: string }[];
+  requirements: Record<string, Selector>;
+}
+
+/** A render that must not be applied: Crossplane keeps what already runs and reports the message. */
+export class FatalError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+export function emptyOutput(): RenderOutput {
+  return { resources: {}, status: {}, conditions: [], results: [], requirements: {} };
+}
+
+/** Looks up a required resource: undefined while Crossplane has not fetched it, null when it does not exist. */
+export function requiredOne(input: RenderInput, key: string): KubeObject | null | undefined {
+  const items = input.required[key];
+  if (items === undefined) return undefined;
+  return items[0] ?? null;
+}
+
+export function conditionOf(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
+  const conditions = (obj?.status as { conditions?: unknown } | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return conditions.find((c) => c && typeof c === 'object' && (c as { type?: unknown }).type === type);
+}
+
+export function statusOf(obj: KubeObject | undefined): Record<string, unknown> {
+  const s = obj?.status;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
+}
+
+export function commonLabels(extra: Record<string, string>): Record<string, string> {
+  return { [LABEL_MANAGED_BY]: MANAGED_BY, ...extra };
+}

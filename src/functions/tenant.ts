@@ -1,0 +1,199 @@
+// The Tenant renderer: namespaces, quota, limits, roles, network isolation and Istio
+// policies for one team. Pure: observed state in, desired state and status out.
+import { k8s } from 'cdk8s-plus-28';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
+import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
+import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
+import { parseAt } from '../api/validate.js';
+import { TENANT_ROLES } from './rbac.js';
+import { readiness } from './ready.js';
+import {
+  FatalError, LABEL_TENANT, commonLabels, emptyOutput, requiredOne,
+  type KubeObject, type RenderInput, type RenderOutput,
+} from './resources.js';
+
+/** Namespaces no tenant may take, whatever it is called. */
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'crossplane-system'];
+
+export const BUILD_COMPONENT = 'build';
+
+export function tenantNamespaces(name: string, spec: Pick<TenantSpec, 'namespaces'>): string[] {
+  return spec.namespaces.length === 0 ? [`tenant-${name}`] : spec.namespaces.map((s) => `${name}-${s}`);
+}
+
+/** The tenant's spec, validated; a FatalError lists every problem. */
+export function tenantSpecOf(tenant: KubeObject): TenantSpec {
+  const parsed = parseAt(TenantSpec, tenant.spec, 'spec');
+  if (!parsed.ok) throw new FatalError(parsed.problems);
+  return parsed.value;
+}
+
+export function renderTenant(input: RenderInput): RenderOutput {
+  const name = input.composite.metadata?.name ?? '';
+  const problems: string[] = [];
+  if (name.length > TENANT_NAME_MAX) {
+    problems.push(`metadata.name: a Tenant name must be at most ${TENANT_NAME_MAX} characters, so that its namespace names stay valid labels`);
+  }
+  const parsed = parseAt(TenantSpec, input.composite.spec, 'spec');
+  if (!parsed.ok) problems.push(...parsed.problems);
+  if (!parsed.ok || problems.length > 0) throw new FatalError(problems);
+  const spec = parsed.value;
+  const { settings } = input;
+  const namespaces = tenantNamespaces(name, spec);
+
+  const out = emptyOutput();
+  // Ask Crossplane for each namespace, to refuse one that belongs to someone else.
+  for (const ns of namespaces) out.requirements[`namespace-${ns}`] = { apiVersion: 'v1', kind: 'Namespace', matchName: ns };
+  checkNamespaces(input, name, namespaces, settings.ingressGateway.namespace, settings.istioNamespace);
+
+  const tier: Tier = spec.tier ?? settings.defaultTier;
+  const preset = TIER_PRESETS[tier];
+  const quota = { ...preset.quota, ...spec.quota };
+  const limits = effectiveLimits(preset, spec.limits);
+  const tenantLabels = commonLabels({ [LABEL_TENANT]: name });
+  const enforce = spec.builds.enabled ? 'baseline' : 'restricted';
+  const groups = { admin: spec.groups.admin, operator: spec.groups.operator ?? [], viewer: spec.groups.viewer ?? [] };
+  const gatewayPrincipal = `${settings.trustDomain}/ns/${settings.ingressGateway.namespace}/sa/${settings.ingressGateway.serviceAccount}`;
+
+  const add = (key: string, resource: KubeObject) => {
+    out.resources[key] = { resource, ready: readiness(resource, input.observed[key]) };
+  };
+
+  for (const ns of namespaces) {
+    add(`namespace-${ns}`, k8s.KubeNamespace.manifest({
+      metadata: {
+        name: ns,
+        labels: {
+          ...tenantLabels,
+          'pod-security.kubernetes.io/enforce': enforce,
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/warn-version': 'latest',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/audit-version': 'latest',
+          'istio-injection': 'enabled',
+        },
+        annotations: spec.displayName ? { [`${LABEL_TENANT}-display-name`]: spec.displayName } : undefined,
+      },
+    }));
+    const meta = (resourceName: string) => ({ name: resourceName, namespace: ns, labels: tenantLabels });
+
+    add(`quota-${ns}`, k8s.KubeResourceQuota.manifest({
+      metadata: meta('aerogrid-quota'),
+      spec: {
+        hard: Object.fromEntries(
+          (Object.keys(QUOTA_KEYS) as (keyof typeof QUOTA_KEYS)[]).map((k) => [QUOTA_KEYS[k], k8s.Quantity.fromString(quota[k])]),
+        ),
+      },
+    }));
+    add(`limits-${ns}`, k8s.KubeLimitRange.manifest({
+      metadata: meta('aerogrid-limits'),
+      spec: {
+        limits: [{
+          type: 'Container',
+          defaultRequest: { cpu: k8s.Quantity.fromString(limits.defaultRequest.cpu), memory: k8s.Quantity.fromString(limits.defaultRequest.memory) },
+          default: { cpu: k8s.Quantity.fromString(limits.default.cpu), memory: k8s.Quantity.fromString(limits.default.memory) },
+        }],
+      },
+    }));
+
+    for (const role of ['admin', 'operator', 'viewer'] as const) {
+      add(`role-${role}-${ns}`, k8s.KubeRole.manifest({ metadata: meta(`aerogrid-${role}`), rules: TENANT_ROLES[role] }));
+      if (groups[role].length === 0) continue;
+      add(`binding-${role}-${ns}`, k8s.KubeRoleBinding.manifest({
+        metadata: meta(`aerogrid-${role}`),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `aerogrid-${role}` },
+        subjects: groups[role].map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: `${settings.oidcGroupPrefix}${g}` })),
+      }));
+    }
+
+    const tenantPeers = [{ namespaceSelector: { matchLabels: { [LABEL_TENANT]: name } } }];
+    const policies: Record<string, k8s.NetworkPolicySpec> = {
+      'default-deny': { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      'allow-tenant': { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: tenantPeers }], egress: [{ to: tenantPeers }] },
+      'allow-ingress-gateway': {
+        podSelector: {},
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.ingressGateway.namespace } } }] }],
+      },
+      'allow-dns': {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
+        }],
+      },
+      'allow-istiod': {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.istioNamespace } }, podSelector: { matchLabels: { app: 'istiod' } } }],
+          ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(15012) }],
+        }],
+      },
+    };
+    if (spec.builds.enabled && spec.builds.egress.length > 0) {
+      policies['allow-build-egress'] = {
+        podSelector: { matchLabels: { 'app.kubernetes.io/component': BUILD_COMPONENT } },
+        policyTypes: ['Egress'],
+        egress: spec.builds.egress.map((r) => ({
+          to: [{ ipBlock: { cidr: r.cidr } }],
+          ports: r.ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
+        })),
+      };
+    }
+    for (const [policy, policySpec] of Object.entries(policies)) {
+      add(`netpol-${policy}-${ns}`, k8s.KubeNetworkPolicy.manifest({ metadata: meta(`aerogrid-${policy}`), spec: policySpec }));
+    }
+
+    add(`peerauthentication-${ns}`, PeerAuthentication.manifest({
+      metadata: meta('default'),
+      spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
+    }));
+    // DENY, not ALLOW: an ALLOW here would be OR-ed with each App's JWT policy and let the
+    // gateway through without a token. DENY composes with it: both must pass.
+    add(`authorizationpolicy-${ns}`, AuthorizationPolicy.manifest({
+      metadata: meta('aerogrid-tenant-isolation'),
+      spec: {
+        action: AuthorizationPolicySpecAction.DENY,
+        rules: [{ from: [{ source: { notNamespaces: namespaces, notPrincipals: [gatewayPrincipal] } }] }],
+      },
+    }));
+  }
+
+  const pending = Object.entries(out.resources).filter(([, d]) => !d.ready).map(([k]) => k);
+  out.status = {
+    phase: pending.length === 0 ? 'Ready' : 'Pending',
+    namespaces,
+    message: pending.length === 0 ? `${namespaces.length} namespace(s) ready` : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
+  };
+  out.conditions.push({
+    type: 'TenantReady',
+    status: pending.length === 0 ? 'True' : 'False',
+    reason: pending.length === 0 ? 'Available' : 'Creating',
+    message: out.status.message as string,
+  });
+  return out;
+}
+
+/** Refuses namespaces that belong to the system or to another tenant. */
+function checkNamespaces(input: RenderInput, tenant: string, namespaces: string[], ...platformNamespaces: string[]): void {
+  const problems: string[] = [];
+  for (const ns of namespaces) {
+    if (SYSTEM_NAMESPACES.includes(ns) || platformNamespaces.includes(ns) || ns.startsWith('kube-')) {
+      problems.push(`spec.namespaces: namespace ${ns} is reserved for the platform; choose another suffix`);
+      continue;
+    }
+    const existing = requiredOne(input, `namespace-${ns}`);
+    const owner = existing?.metadata?.labels?.[LABEL_TENANT];
+    if (existing && owner !== tenant) {
+      problems.push(
+        owner
+          ? `spec.namespaces: namespace ${ns} already belongs to tenant ${owner}`
+          : `spec.namespaces: namespace ${ns} already exists and is not managed by aerogrid; choose another suffix or remove it`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new FatalError(problems);
+}
