@@ -29,8 +29,6 @@ const Runtimes = z
 
 export const PlatformSettings = z
   .object({
-    apiVersion: z.literal(`${INPUT_GROUP}/${INPUT_VERSION}`).optional(),
-    kind: z.literal(INPUT_KIND).optional(),
     appsDomain: patterned('appsDomain', HOSTNAME, 'a DNS hostname such as apps.example.com', 'Host that serves /apps/<tenant>/<app>/.', 253),
     urlScheme: z.enum(['https', 'http']).default('https').meta({ description: 'Scheme of the URLs shown in App status.' }),
     gateway: patterned(
@@ -75,3 +73,16 @@ export const PlatformSettings = z
   })
   .meta({ description: 'Platform-wide settings for the aerogrid function.' });
 export type PlatformSettings = z.infer<typeof PlatformSettings>;
+
+const PACKAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$';
+
+/** platform.yaml: where the packages are published, and the settings every Composition carries. */
+export const PlatformFile = z.strictObject({
+  packages: z.strictObject({
+    function: patterned('packages.function', PACKAGE, 'an OCI repository such as xpkg.example.com/org/function-aerogrid', 'Function package repository.', 256),
+    configuration: patterned('packages.configuration', PACKAGE, 'an OCI repository', 'Configuration package repository.', 256),
+    version: patterned('packages.version', '^v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$', 'a semantic version such as v0.1.0', 'Package version.', 64),
+  }),
+  settings: PlatformSettings,
+});
+export type PlatformFile = z.infer<typeof PlatformFile>;

@@ -159,6 +159,7 @@ export const TenantStatus = z
   .object({
     phase: z.enum(TENANT_PHASES).optional().meta({ description: 'Pending until every composed object is ready.' }),
     namespaces: z.array(z.string()).optional().meta({ description: 'The namespaces this tenant owns.' }),
+    apps: z.int().min(0).optional().meta({ description: 'How many Apps live in those namespaces. A Tenant with Apps is protected from deletion.' }),
     message: z.string().optional().meta({ description: 'What the tenant is waiting for, or what is wrong.' }),
   })
   .meta({ description: 'Observed state, written by the aerogrid function.' });

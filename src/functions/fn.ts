@@ -40,7 +40,8 @@ export function runFunction(req: RunFunctionRequest): Outcome {
     if (!render) {
       throw new FatalError([`observed.composite: aerogrid composes ${COMPOSED_KINDS.join(', ')} in ${GROUP}; got ${kind || 'no kind'} in ${apiVersion || 'no apiVersion'}`]);
     }
-    const settings = parseAt(PlatformSettings, req.input ?? {}, 'input');
+    const { apiVersion: _v, kind: _k, ...input } = req.input ?? {};
+    const settings = parseAt(PlatformSettings, input, 'input');
     if (!settings.ok) throw new FatalError(settings.problems);
     const out = render({
       composite: composite as KubeObject,
@@ -67,7 +68,8 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
   const selectors = Object.fromEntries(
     Object.keys(out.requirements).sort().map((k) => {
       const s = out.requirements[k];
-      return [k, { apiVersion: s.apiVersion, kind: s.kind, matchName: s.matchName, ...(s.namespace ? { namespace: s.namespace } : {}) }];
+      const match = 'matchName' in s ? { matchName: s.matchName } : { matchLabels: { labels: s.matchLabels } };
+      return [k, { apiVersion: s.apiVersion, kind: s.kind, ...match, ...(s.namespace ? { namespace: s.namespace } : {}) }];
     }),
   );
   const target = legacy ? Target.TARGET_COMPOSITE_AND_CLAIM : Target.TARGET_COMPOSITE;

@@ -15,12 +15,10 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'aerogrid';
 
 /** A resource selector, as Crossplane's required resources take it. */
-export interface Selector {
-  apiVersion: string;
-  kind: string;
-  matchName: string;
-  namespace?: string;
-}
+export type Selector = { apiVersion: string; kind: string; namespace?: string } & (
+  | { matchName: string }
+  | { matchLabels: Record<string, string> }
+);
 
 export interface Condition {
   type: string;

@@ -8,7 +8,7 @@ import { parseAt } from '../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
 import { readiness } from './ready.js';
 import {
-  FatalError, LABEL_TENANT, commonLabels, emptyOutput, requiredOne,
+  FatalError, GROUP, LABEL_TENANT, commonLabels, emptyOutput, requiredOne,
   type KubeObject, type RenderInput, type RenderOutput,
 } from './resources.js';
 
@@ -43,7 +43,11 @@ export function renderTenant(input: RenderInput): RenderOutput {
 
   const out = emptyOutput();
   // Ask Crossplane for each namespace, to refuse one that belongs to someone else.
-  for (const ns of namespaces) out.requirements[`namespace-${ns}`] = { apiVersion: 'v1', kind: 'Namespace', matchName: ns };
+  // Ask Crossplane for the Apps in each namespace: their count protects the Tenant from deletion.
+  for (const ns of namespaces) {
+    out.requirements[`namespace-${ns}`] = { apiVersion: 'v1', kind: 'Namespace', matchName: ns };
+    out.requirements[`apps-${ns}`] = { apiVersion: `${GROUP}/v1alpha1`, kind: 'App', namespace: ns, matchLabels: {} };
+  }
   checkNamespaces(input, name, namespaces, settings.ingressGateway.namespace, settings.istioNamespace);
 
   const tier: Tier = spec.tier ?? settings.defaultTier;
@@ -166,6 +170,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
   out.status = {
     phase: pending.length === 0 ? 'Ready' : 'Pending',
     namespaces,
+    apps: namespaces.reduce((n, ns) => n + (input.required[`apps-${ns}`]?.length ?? 0), 0),
     message: pending.length === 0 ? `${namespaces.length} namespace(s) ready` : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
   };
   out.conditions.push({

@@ -1,0 +1,166 @@
+// Package metadata and the pieces of dist/ that are not XRDs or Compositions:
+// the Function's input CRD, the aggregated ClusterRole, the function image, and
+// the admission policy that protects Tenants that still have Apps.
+import { toStructural } from '../api/openapi.js';
+import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformSettings, type PlatformFile } from '../api/platform.js';
+import { TENANT_ROLES, type PolicyRule } from '../functions/rbac.js';
+import { COMPOSED, groupOf } from '../functions/kinds.js';
+import { GROUP } from '../functions/resources.js';
+import type { Flavour } from './composite.js';
+
+/** The Function object Crossplane creates for a dependency: the last two path segments of its package, joined. */
+export function functionName(pkg: string): string {
+  return pkg.split('/').slice(-2).join('-');
+}
+
+export function configurationMeta(file: PlatformFile, flavour: Flavour): Record<string, unknown> {
+  return {
+    apiVersion: 'meta.pkg.crossplane.io/v1',
+    kind: 'Configuration',
+    metadata: {
+      name: flavour === 'v2' ? 'configuration-aerogrid' : 'configuration-aerogrid-legacy',
+      annotations: {
+        'meta.crossplane.io/maintainer': 'aerogrid',
+        'meta.crossplane.io/description': 'aerogrid: Tenants and Apps, a domain-specific PaaS on Crossplane.',
+      },
+    },
+    spec: {
+      crossplane: { version: flavour === 'v2' ? '>=v2.0.0' : '>=v1.17.0 <v2.0.0' },
+      dependsOn: [{ function: file.packages.function, version: `>=${file.packages.version}` }],
+    },
+  };
+}
+
+export function functionMeta(): Record<string, unknown> {
+  return {
+    apiVersion: 'meta.pkg.crossplane.io/v1beta1',
+    kind: 'Function',
+    metadata: {
+      name: 'function-aerogrid',
+      annotations: {
+        'meta.crossplane.io/maintainer': 'aerogrid',
+        'meta.crossplane.io/description': 'Renders aerogrid Tenants and Apps.',
+      },
+    },
+    spec: { crossplane: { version: '>=v1.17.0' } },
+  };
+}
+
+/** The CRD of the function's input, from the same zod schema the function validates with. */
+export function inputCrd(): Record<string, unknown> {
+  const settings = toStructural(PlatformSettings) as { properties: Record<string, unknown>; required?: string[] };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `platformsettings.${INPUT_GROUP}` },
+    spec: {
+      group: INPUT_GROUP,
+      names: { kind: INPUT_KIND, listKind: `${INPUT_KIND}List`, plural: 'platformsettings', singular: 'platformsettings', categories: ['crossplane', 'function'] },
+      scope: 'Namespaced',
+      versions: [{
+        name: INPUT_VERSION,
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: 'Input of the aerogrid function: the platform settings.',
+            properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...settings.properties },
+            required: settings.required,
+          },
+        },
+      }],
+    },
+  };
+}
+
+const CRUD = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/**
+ * What Crossplane needs beyond its defaults: full control of the kinds aerogrid composes,
+ * and the rights the tenant Roles hand out (the API server forbids a Role that grants
+ * more than its author holds; the alternative, `escalate`, would be wider).
+ */
+export function clusterRole(): Record<string, unknown> {
+  const byGroup = new Map<string, Map<string, Set<string>>>();
+  const grant = (rule: PolicyRule) => {
+    for (const g of rule.apiGroups) for (const r of rule.resources) {
+      const resources = byGroup.get(g) ?? new Map<string, Set<string>>();
+      byGroup.set(g, resources);
+      const verbs = resources.get(r) ?? new Set<string>();
+      resources.set(r, verbs);
+      rule.verbs.forEach((v) => verbs.add(v));
+    }
+  };
+  for (const c of COMPOSED) grant({ apiGroups: [groupOf(c.apiVersion)], resources: [c.resource], verbs: CRUD });
+  for (const rules of Object.values(TENANT_ROLES)) rules.forEach(grant);
+  const rules: PolicyRule[] = [];
+  for (const g of [...byGroup.keys()].sort()) {
+    // One rule per (group, verb set): stable and easy to read.
+    const byVerbs = new Map<string, string[]>();
+    for (const [r, verbs] of [...byGroup.get(g)!.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      const key = CRUD.filter((v) => verbs.has(v)).concat([...verbs].filter((v) => !CRUD.includes(v)).sort()).join(',');
+      byVerbs.set(key, [...(byVerbs.get(key) ?? []), r]);
+    }
+    for (const [verbs, resources] of byVerbs) rules.push({ apiGroups: [g], resources, verbs: verbs.split(',') });
+  }
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'crossplane:aerogrid', labels: { 'rbac.crossplane.io/aggregate-to-crossplane': 'true' } },
+    rules,
+  };
+}
+
+export const DELETE_ANNOTATION = `${GROUP}/allow-delete`;
+
+/**
+ * Deleting a Tenant deletes its namespaces and everything in them. This policy refuses
+ * it while the Tenant's status counts Apps, unless the Tenant is annotated
+ * platform.aerogrid.io/allow-delete=true: the deletion must be meant.
+ */
+export function tenantDeletionPolicy(): Record<string, unknown>[] {
+  const name = 'aerogrid-tenant-deletion';
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [GROUP], apiVersions: ['*'], operations: ['DELETE'], resources: ['tenants', 'xtenants'] }],
+        },
+        validations: [{
+          expression: `oldObject.?status.?apps.orValue(0) == 0 || oldObject.metadata.?annotations[?'${DELETE_ANNOTATION}'].orValue('') == 'true'`,
+          messageExpression: `'tenant ' + oldObject.metadata.name + ' still has ' + string(oldObject.status.apps) + ' App(s); delete them first, or annotate the Tenant ${DELETE_ANNOTATION}=true to delete them with it'`,
+          reason: 'Forbidden',
+        }],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name },
+      spec: { policyName: name, validationActions: ['Deny'] },
+    },
+  ];
+}
+
+export function functionDockerfile(): string {
+  return `# Generated by make build. The aerogrid function image: non-root, no shell, no package manager.
+FROM docker.io/library/node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts
+COPY src ./src
+COPY imports ./imports
+
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src /app
+USER 65532:65532
+EXPOSE 9443 9102
+ENTRYPOINT ["/nodejs/bin/node", "--import", "tsx", "src/functions/main.ts"]
+`;
+}

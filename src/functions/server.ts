@@ -1,0 +1,175 @@
+// The gRPC server: Crossplane's FunctionRunnerService (v1 and v1beta1) over mTLS that
+// requires and verifies client certificates, the gRPC health service, Prometheus
+// metrics over HTTP, JSON logs that name the XR, and a drain on SIGTERM.
+//
+// The official SDK's runtime serves with client certificates optional; this server
+// builds on the SDK's generated service definition and messages, and not on its runtime.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { FunctionRunnerServiceService, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { HealthImplementation } from 'grpc-health-check';
+import { pino, type Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { fatalResponse, runFunction } from './fn.js';
+
+export const V1_SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
+export const V1BETA1_SERVICE = 'apiextensions.fn.proto.v1beta1.FunctionRunnerService';
+
+/** v1beta1 is wire-identical to v1; only the service path differs. */
+export const FunctionRunnerServiceV1beta1 = {
+  runFunction: { ...FunctionRunnerServiceService.runFunction, path: `/${V1BETA1_SERVICE}/RunFunction` },
+} as const;
+
+export interface ServerOptions {
+  address: string;
+  tlsCertsDir?: string;
+  insecure: boolean;
+  debug: boolean;
+  maxRecvMessageSize: number;
+  maxSendMessageSize: number;
+  metricsAddress: string;
+  /** How long SIGTERM waits for in-flight calls before cutting them off. */
+  drainTimeoutMs: number;
+}
+
+export class StartupError extends Error {}
+
+export interface RunningServer {
+  grpcPort: number;
+  metricsPort: number;
+  shutdown(): Promise<void>;
+}
+
+export function credentials(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'>): grpc.ServerCredentials {
+  if (opts.insecure) return grpc.ServerCredentials.createInsecure();
+  if (!opts.tlsCertsDir) {
+    throw new StartupError('no TLS certificates: set --tls-certs-dir or TLS_SERVER_CERTS_DIR (tls.crt, tls.key, ca.crt), or pass --insecure for local development');
+  }
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(opts.tlsCertsDir!, file));
+    } catch (err) {
+      throw new StartupError(`cannot read ${join(opts.tlsCertsDir!, file)}: ${(err as Error).message}`);
+    }
+  };
+  const [ca, cert, key] = [read('ca.crt'), read('tls.crt'), read('tls.key')];
+  // true: a client without a certificate signed by ca.crt never completes the handshake.
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
+}
+
+function metricsFor(registry: Registry) {
+  collectDefaultMetrics({ register: registry });
+  return {
+    requests: new Counter({ name: 'aerogrid_function_requests_total', help: 'RunFunction calls, by XR kind and API version.', labelNames: ['kind', 'api'], registers: [registry] }),
+    results: new Counter({ name: 'aerogrid_function_results_total', help: 'RunFunction outcomes, by XR kind and the most severe result.', labelNames: ['kind', 'severity'], registers: [registry] }),
+    latency: new Histogram({
+      name: 'aerogrid_function_request_duration_seconds',
+      help: 'RunFunction latency, by XR kind.',
+      labelNames: ['kind'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.debug ? 'debug' : 'info' })): Promise<RunningServer> {
+  const creds = credentials(opts);
+  const registry = new Registry();
+  const metrics = metricsFor(registry);
+
+  const handler = (api: string) => (call: grpc.ServerUnaryCall<RunFunctionRequest, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
+    const started = process.hrtime.bigint();
+    let outcome;
+    try {
+      outcome = runFunction(call.request);
+    } catch (err) {
+      // runFunction turns every error into FATAL; this is the last line of defence.
+      outcome = { response: fatalResponse(call.request, `internal error: ${(err as Error).message}`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const };
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.requests.inc({ kind: outcome.kind, api });
+    metrics.results.inc({ kind: outcome.kind, severity: outcome.severity });
+    metrics.latency.observe({ kind: outcome.kind }, seconds);
+    const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: call.request.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
+    if (outcome.severity === 'Fatal') log.warn({ ...fields, message: outcome.response.results[0]?.message }, 'rendered with a fatal result');
+    else log.info(fields, 'rendered');
+    callback(null, outcome.response);
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxRecvMessageSize,
+    'grpc.max_send_message_length': opts.maxSendMessageSize,
+  });
+  server.addService(FunctionRunnerServiceService, { runFunction: handler('v1') });
+  server.addService(FunctionRunnerServiceV1beta1, { runFunction: handler('v1beta1') });
+  const health = new HealthImplementation({ '': 'SERVING', [V1_SERVICE]: 'SERVING', [V1BETA1_SERVICE]: 'SERVING' });
+  health.addToServer(server);
+
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.address, creds, (err, port) => {
+      if (err) reject(new StartupError(`cannot listen on ${opts.address}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+
+  const metricsServer = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then((body) => {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        res.end(body);
+      }, (err) => {
+        res.writeHead(500);
+        res.end(String(err));
+      });
+    } else if (req.url === '/healthz') {
+      res.writeHead(200).end('ok');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const metricsPort = await listen(metricsServer, opts.metricsAddress).catch((err) => {
+    server.forceShutdown();
+    throw err;
+  });
+  log.info({ address: opts.address, grpcPort, metricsPort, tls: !opts.insecure, clientCertificates: opts.insecure ? 'none' : 'required' }, 'serving');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= new Promise<void>((resolve) => {
+      health.setStatus('', 'NOT_SERVING');
+      const timer = setTimeout(() => {
+        log.warn({ timeoutMs: opts.drainTimeoutMs }, 'drain timed out; closing remaining calls');
+        server.forceShutdown();
+      }, opts.drainTimeoutMs);
+      timer.unref();
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        metricsServer.close(() => resolve());
+        metricsServer.closeAllConnections();
+      });
+    });
+    return stopping;
+  };
+  return { grpcPort, metricsPort, shutdown };
+}
+
+function listen(server: HttpServer, address: string): Promise<number> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new StartupError(`cannot serve metrics on ${address}: ${err.message}`)));
+    server.listen(port, host, () => {
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? a.port : port);
+    });
+  });
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(address.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new StartupError(`invalid address ${address}: want host:port`);
+  return { host, port };
+}
