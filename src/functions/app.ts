@@ -7,6 +7,7 @@
 // status be lost, in the observed Deployment's image.
 import { k8s } from 'cdk8s-plus-28';
 import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
+import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
 import { parseAt } from '../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type JobState } from './build.js';
@@ -33,10 +34,7 @@ export function renderApp(input: RenderInput): RenderOutput {
   const name = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-name'] ?? composite.metadata?.name ?? '') : (composite.metadata?.name ?? '');
   const namespace = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-namespace'] ?? '') : (composite.metadata?.namespace ?? '');
 
-  const problems: string[] = [];
-  if (name.length > APP_NAME_MAX) {
-    problems.push(`metadata.name: an App name must be at most ${APP_NAME_MAX} characters, so that its build Job and image names stay valid`);
-  }
+  const problems = nameProblems('App', name, APP_NAME_MAX, 'so that its build Job and image names stay valid');
   if (!namespace) problems.push('metadata.namespace: an App must live in a tenant namespace');
   const parsed = parseAt(AppSpec, composite.spec, 'spec');
   if (!parsed.ok) problems.push(...parsed.problems);

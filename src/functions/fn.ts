@@ -12,6 +12,9 @@ import { renderTenant } from './tenant.js';
 
 /** How long Crossplane may cache a response before calling again. */
 export const RESPONSE_TTL_SECONDS = 60;
+/** Results become Kubernetes events and conditions: keep them readable and far below their limits. */
+const MAX_MESSAGE = 2048;
+const MAX_ECHOED = 80;
 
 const RENDERERS: Record<string, (input: RenderInput) => RenderOutput> = {
   Tenant: renderTenant,
@@ -38,7 +41,7 @@ export function runFunction(req: RunFunctionRequest): Outcome {
     const apiVersion = typeof composite.apiVersion === 'string' ? composite.apiVersion : '';
     const render = apiVersion.startsWith(`${GROUP}/`) ? RENDERERS[kind] : undefined;
     if (!render) {
-      throw new FatalError([`observed.composite: aerogrid composes ${COMPOSED_KINDS.join(', ')} in ${GROUP}; got ${kind || 'no kind'} in ${apiVersion || 'no apiVersion'}`]);
+      throw new FatalError([`observed.composite: aerogrid composes ${COMPOSED_KINDS.join(', ')} in ${GROUP}; got ${bounded(kind, MAX_ECHOED) || 'no kind'} in ${bounded(apiVersion, MAX_ECHOED) || 'no apiVersion'}`]);
     }
     const { apiVersion: _v, kind: _k, ...input } = req.input ?? {};
     const settings = parseAt(PlatformSettings, input, 'input');
@@ -78,14 +81,14 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
     desired,
     results: out.results.map((r) => ({
       severity: r.severity === 'Warning' ? Severity.SEVERITY_WARNING : Severity.SEVERITY_NORMAL,
-      message: r.message,
+      message: bounded(r.message, MAX_MESSAGE),
       target,
     })),
     conditions: out.conditions.map((c) => ({
       type: c.type,
       status: c.status === 'True' ? Status.STATUS_CONDITION_TRUE : c.status === 'False' ? Status.STATUS_CONDITION_FALSE : Status.STATUS_CONDITION_UNKNOWN,
       reason: c.reason,
-      message: c.message,
+      message: bounded(c.message, MAX_MESSAGE),
       target,
     })),
     // Crossplane v2 reads `resources`; 1.17–1.20 read `extraResources`.
@@ -98,7 +101,7 @@ export function fatalResponse(req: RunFunctionRequest, message: string): RunFunc
   return RunFunctionResponse.fromPartial({
     meta: { tag: req.meta?.tag ?? '', ttl: { seconds: RESPONSE_TTL_SECONDS, nanos: 0 } },
     desired: copyDesired(req.desired),
-    results: [{ severity: Severity.SEVERITY_FATAL, message, target: Target.TARGET_COMPOSITE }],
+    results: [{ severity: Severity.SEVERITY_FATAL, message: bounded(message, MAX_MESSAGE), target: Target.TARGET_COMPOSITE }],
   });
 }
 
@@ -136,5 +139,10 @@ function describe(composite: Record<string, unknown> | undefined): string {
   const meta = asObject(composite.metadata) ?? {};
   const name = typeof meta.name === 'string' ? meta.name : '<unnamed>';
   const ns = typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
-  return `${typeof composite.kind === 'string' ? composite.kind : 'object'} ${ns}${name}`;
+  return bounded(`${typeof composite.kind === 'string' ? composite.kind : 'object'} ${ns}${name}`, MAX_ECHOED * 3);
+}
+
+/** Cuts a string that came from the request, so that a huge value cannot become a huge message. */
+export function bounded(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { FunctionRunnerServiceService, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -17,9 +18,45 @@ import { fatalResponse, runFunction } from './fn.js';
 export const V1_SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
 export const V1BETA1_SERVICE = 'apiextensions.fn.proto.v1beta1.FunctionRunnerService';
 
+/** A request the generated decoder refused; answered with a FATAL result instead of a bare gRPC error. */
+interface Undecodable {
+  undecodable: string;
+  meta: RunFunctionRequest['meta'];
+}
+
+/**
+ * The SDK's generated decoder stops at 100 nested messages (Go's default is 10,000), so an
+ * object nested ~45 levels deep cannot be decoded here. Such a request still gets an answer:
+ * a FATAL result that says so, with the tag recovered from the top-level meta field.
+ */
+function deserialize(bytes: Buffer): RunFunctionRequest | Undecodable {
+  try {
+    return RunFunctionRequest.decode(bytes);
+  } catch (err) {
+    let meta: RunFunctionRequest['meta'];
+    try {
+      const reader = new BinaryReader(bytes);
+      while (reader.pos < reader.len && !meta) {
+        const [field, wireType] = reader.tag();
+        if (field === 1 && wireType === WireType.LengthDelimited) {
+          // A request holding only field 1 (meta) decodes shallowly.
+          meta = RunFunctionRequest.decode(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(reader.bytes()).finish()).meta;
+        } else {
+          reader.skip(wireType);
+        }
+      }
+    } catch {
+      // No readable meta: the answer carries no tag.
+    }
+    return { undecodable: (err as Error).message, meta };
+  }
+}
+
+const V1_DEFINITION = { runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserialize } };
+
 /** v1beta1 is wire-identical to v1; only the service path differs. */
 export const FunctionRunnerServiceV1beta1 = {
-  runFunction: { ...FunctionRunnerServiceService.runFunction, path: `/${V1BETA1_SERVICE}/RunFunction` },
+  runFunction: { ...V1_DEFINITION.runFunction, path: `/${V1BETA1_SERVICE}/RunFunction` },
 } as const;
 
 export interface ServerOptions {
@@ -79,20 +116,23 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const registry = new Registry();
   const metrics = metricsFor(registry);
 
-  const handler = (api: string) => (call: grpc.ServerUnaryCall<RunFunctionRequest, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
+  const handler = (api: string) => (call: grpc.ServerUnaryCall<RunFunctionRequest | Undecodable, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
     const started = process.hrtime.bigint();
+    const req = call.request;
     let outcome;
     try {
-      outcome = runFunction(call.request);
+      outcome = 'undecodable' in req
+        ? { response: fatalResponse({ meta: req.meta } as RunFunctionRequest, `request: cannot decode RunFunctionRequest (${req.undecodable}); objects nested more than about 45 levels deep cannot be rendered`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const }
+        : runFunction(req);
     } catch (err) {
       // runFunction turns every error into FATAL; this is the last line of defence.
-      outcome = { response: fatalResponse(call.request, `internal error: ${(err as Error).message}`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const };
+      outcome = { response: fatalResponse(req as RunFunctionRequest, `internal error: ${(err as Error).message}`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const };
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.requests.inc({ kind: outcome.kind, api });
     metrics.results.inc({ kind: outcome.kind, severity: outcome.severity });
     metrics.latency.observe({ kind: outcome.kind }, seconds);
-    const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: call.request.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
+    const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: req.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
     if (outcome.severity === 'Fatal') log.warn({ ...fields, message: outcome.response.results[0]?.message }, 'rendered with a fatal result');
     else log.info(fields, 'rendered');
     callback(null, outcome.response);
@@ -102,7 +142,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     'grpc.max_receive_message_length': opts.maxRecvMessageSize,
     'grpc.max_send_message_length': opts.maxSendMessageSize,
   });
-  server.addService(FunctionRunnerServiceService, { runFunction: handler('v1') });
+  server.addService(V1_DEFINITION, { runFunction: handler('v1') });
   server.addService(FunctionRunnerServiceV1beta1, { runFunction: handler('v1beta1') });
   const health = new HealthImplementation({ '': 'SERVING', [V1_SERVICE]: 'SERVING', [V1BETA1_SERVICE]: 'SERVING' });
   health.addToServer(server);

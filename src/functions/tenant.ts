@@ -4,6 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
 import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
+import { nameProblems } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
 import { readiness } from './ready.js';
@@ -30,10 +31,7 @@ export function tenantSpecOf(tenant: KubeObject): TenantSpec {
 
 export function renderTenant(input: RenderInput): RenderOutput {
   const name = input.composite.metadata?.name ?? '';
-  const problems: string[] = [];
-  if (name.length > TENANT_NAME_MAX) {
-    problems.push(`metadata.name: a Tenant name must be at most ${TENANT_NAME_MAX} characters, so that its namespace names stay valid labels`);
-  }
+  const problems = nameProblems('Tenant', name, TENANT_NAME_MAX, 'so that its namespace names stay valid labels');
   const parsed = parseAt(TenantSpec, input.composite.spec, 'spec');
   if (!parsed.ok) problems.push(...parsed.problems);
   if (!parsed.ok || problems.length > 0) throw new FatalError(problems);

@@ -1,0 +1,62 @@
+// Inputs shared by the tests: the repo's own platform.yaml and examples, and a
+// builder for RunFunctionRequests shaped the way Crossplane sends them.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { parse, parseAllDocuments } from 'yaml';
+import { PlatformSettings } from '../../src/api/platform.js';
+import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export function readYaml<T = KubeObject>(path: string): T {
+  return parse(readFileSync(resolve(ROOT, path), 'utf8')) as T;
+}
+
+export function readYamlDocs<T = KubeObject>(path: string): T[] {
+  return parseAllDocuments(readFileSync(resolve(ROOT, path), 'utf8')).map((d) => d.toJS() as T);
+}
+
+export const platformInput = (): Record<string, unknown> => ({
+  apiVersion: 'fn.platform.aerogrid.io/v1alpha1',
+  kind: 'PlatformSettings',
+  ...readYaml<{ settings: Record<string, unknown> }>('platform.yaml').settings,
+});
+
+export const settings = () => PlatformSettings.parse(readYaml<{ settings: unknown }>('platform.yaml').settings);
+
+export const exampleTenant = () => readYaml('examples/tenant.yaml');
+export const exampleApp = () => readYaml('examples/app.yaml');
+
+/** A Namespace as the Tenant renders it and the API server returns it. */
+export function tenantNamespace(name: string, tenant: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'platform.aerogrid.io/tenant': tenant } }, status: { phase: 'Active' } };
+}
+
+/** The required resources an App needs: its namespace and the tenant that owns it. */
+export function appRequired(app: KubeObject, tenant: KubeObject): RenderInput['required'] {
+  return {
+    namespace: [tenantNamespace(app.metadata!.namespace!, tenant.metadata!.name!)],
+    tenant: [tenant],
+  };
+}
+
+export function request(opts: {
+  composite: unknown;
+  observed?: Record<string, unknown>;
+  required?: Record<string, unknown[]>;
+  input?: Record<string, unknown>;
+  tag?: string;
+}): RunFunctionRequest {
+  return RunFunctionRequest.fromPartial({
+    meta: { tag: opts.tag ?? 'test', capabilities: [] },
+    observed: {
+      composite: { resource: opts.composite as Record<string, unknown>, connectionDetails: {} },
+      resources: Object.fromEntries(Object.entries(opts.observed ?? {}).map(([k, r]) => [k, { resource: r as Record<string, unknown>, connectionDetails: {} }])),
+    },
+    input: opts.input ?? platformInput(),
+    requiredResources: Object.fromEntries(
+      Object.entries(opts.required ?? {}).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r as Record<string, unknown>, connectionDetails: {} })) }]),
+    ),
+  });
+}

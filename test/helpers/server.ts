@@ -1,0 +1,93 @@
+// Spawns the real function process (bin/aerogrid-function.js) and talks to it with the
+// gRPC client generated from Crossplane's upstream run_function.proto (the SDK's bindings).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = resolve(ROOT, 'bin', 'aerogrid-function.js');
+
+export interface FunctionProcess {
+  child: ChildProcess;
+  address: string;
+  metricsPort: number;
+  logs: () => string;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Starts the function and resolves once it logs that it is serving (or rejects with its output). */
+export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {}): Promise<FunctionProcess> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [BIN, '--address', `127.0.0.1:${port}`, '--metrics-address', `127.0.0.1:${metricsPort}`, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await new Promise<void>((res, rej) => {
+    const check = setInterval(() => {
+      if (out.includes('"msg":"serving"')) {
+        clearInterval(check);
+        res();
+      }
+    }, 20);
+    exited.then((code) => {
+      clearInterval(check);
+      rej(new Error(`function exited with ${code} before serving:\n${out}`));
+    });
+  });
+  return {
+    child,
+    address: `127.0.0.1:${port}`,
+    metricsPort,
+    logs: () => out,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** The client the SDK generates from upstream run_function.proto (its index exports the service, not the class). */
+export interface FunctionRunnerServiceClient extends grpc.Client {
+  runFunction(req: RunFunctionRequest, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, rsp?: RunFunctionResponse) => void): grpc.ClientUnaryCall;
+}
+type ClientClass = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => FunctionRunnerServiceClient;
+
+export const FunctionRunnerServiceClient = grpc.makeGenericClientConstructor(
+  FunctionRunnerServiceService, 'apiextensions.fn.proto.v1.FunctionRunnerService',
+) as unknown as ClientClass;
+
+export const FunctionRunnerServiceV1beta1Client = grpc.makeGenericClientConstructor(
+  { runFunction: { ...FunctionRunnerServiceService.runFunction, path: '/apiextensions.fn.proto.v1beta1.FunctionRunnerService/RunFunction' } },
+  'apiextensions.fn.proto.v1beta1.FunctionRunnerService',
+) as unknown as ClientClass;
+
+export function mtlsCredentials(ca: Buffer, client?: { cert: Buffer; key: Buffer }): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(ca, client?.key ?? null, client?.cert ?? null);
+}
+
+export function call(client: FunctionRunnerServiceClient, req: Partial<RunFunctionRequest>, deadlineMs = 10000): Promise<RunFunctionResponse> {
+  return new Promise((res, rej) => {
+    client.runFunction(RunFunctionRequest.fromPartial(req), new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, rsp) => (err ? rej(err) : res(rsp!)));
+  });
+}

@@ -1,0 +1,140 @@
+// Tier T1: the real function process, the generated gRPC client, real mTLS.
+import { spawnSync } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { makePki, type Pki } from './helpers/certs.js';
+import { exampleApp, exampleTenant, request, appRequired } from './helpers/fixtures.js';
+import { FunctionRunnerServiceClient, FunctionRunnerServiceV1beta1Client, call, mtlsCredentials, startFunction, type FunctionProcess } from './helpers/server.js';
+
+let pki: Pki;
+let fn: FunctionProcess;
+
+beforeAll(async () => {
+  pki = makePki();
+  fn = await startFunction(['--tls-certs-dir', pki.serverDir]);
+});
+afterAll(async () => {
+  await fn?.stop();
+});
+
+const client = (creds = mtlsCredentials(pki.ca, pki.client)) => new FunctionRunnerServiceClient(fn.address, creds);
+
+async function metric(name: string, labels: string): Promise<number> {
+  const body = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
+  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('RunFunction over mTLS', () => {
+  test('v1 renders a Tenant, echoes the tag and sets a TTL', async () => {
+    const rsp = await call(client(), request({ composite: exampleTenant(), tag: 'tag-v1' }));
+    expect(rsp.meta?.tag).toBe('tag-v1');
+    expect(Number(rsp.meta?.ttl?.seconds)).toBeGreaterThan(0);
+    expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+    const kinds = Object.values(rsp.desired!.resources).map((r) => r.resource!.kind);
+    expect(kinds.filter((k) => k === 'Namespace')).toHaveLength(2);
+    expect(kinds).toContain('AuthorizationPolicy');
+  });
+
+  test('v1beta1 renders an App the same way', async () => {
+    const app = exampleApp();
+    const v1beta1 = new FunctionRunnerServiceV1beta1Client(fn.address, mtlsCredentials(pki.ca, pki.client));
+    const req = request({ composite: app, required: appRequired(app, exampleTenant()), tag: 'tag-v1beta1' });
+    const [a, b] = await Promise.all([call(v1beta1, req), call(client(), req)]);
+    expect(a.meta?.tag).toBe('tag-v1beta1');
+    expect(Object.keys(a.desired!.resources)).toContain('job');
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  test('a wrong kind gets a FATAL result naming the kinds aerogrid composes, and the server keeps serving', async () => {
+    const rsp = await call(client(), request({ composite: { apiVersion: 'example.org/v1', kind: 'XDatabase', metadata: { name: 'db' } } }));
+    expect(rsp.results).toHaveLength(1);
+    expect(rsp.results[0].severity).toBe(Severity.SEVERITY_FATAL);
+    expect(rsp.results[0].message).toMatch(/aerogrid composes Tenant, XTenant, App, XApp in platform\.aerogrid\.io; got XDatabase/);
+    const ok = await call(client(), request({ composite: exampleTenant() }));
+    expect(ok.results.some((r) => r.severity === Severity.SEVERITY_FATAL)).toBe(false);
+  });
+});
+
+describe('the TLS handshake is refused', () => {
+  const refused = async (creds: grpc.ChannelCredentials) => {
+    const c = client(creds);
+    await expect(call(c, request({ composite: exampleTenant() }), 3000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    c.close();
+  };
+  test('without a client certificate', () => refused(mtlsCredentials(pki.ca)));
+  test('with a client certificate from another CA', () => refused(mtlsCredentials(pki.ca, pki.foreignClient)));
+  test('over plaintext when the server was not started with --insecure', () => refused(grpc.credentials.createInsecure()));
+  test('and openssl, an independent TLS client, is refused in the handshake without a certificate and admitted with one', () => {
+    // TLS 1.2, where the server must decide inside the handshake (in 1.3 its alert arrives after the client's Finished).
+    const sClient = (...extra: string[]) => spawnSync('openssl', ['s_client', '-tls1_2', '-connect', fn.address, '-CAfile', `${pki.serverDir}/ca.crt`, '-brief', ...extra], { input: '', encoding: 'utf8', timeout: 10000 });
+    const without = sClient();
+    expect(without.status).not.toBe(0);
+    expect(without.stderr + without.stdout).toMatch(/handshake failure/);
+    const withCert = sClient('-cert', `${pki.dir}/client.crt`, '-key', `${pki.dir}/client.key`);
+    expect(withCert.stderr + withCert.stdout).toMatch(/CONNECTION ESTABLISHED/);
+    expect(withCert.status).toBe(0);
+  });
+});
+
+describe('operations', () => {
+  test('gRPC health reports SERVING', async () => {
+    const def = protoLoader.loadSync(healthProtoPath, { enums: String });
+    const Health = (grpc.loadPackageDefinition(def).grpc as any).health.v1.Health;
+    const health = new Health(fn.address, mtlsCredentials(pki.ca, pki.client));
+    for (const service of ['', 'apiextensions.fn.proto.v1.FunctionRunnerService']) {
+      const rsp = await new Promise<{ status: string }>((res, rej) => health.check({ service }, (err: Error | null, r: { status: string }) => (err ? rej(err) : res(r))));
+      expect(rsp.status).toBe('SERVING');
+    }
+    health.close();
+  });
+
+  test('metrics count requests and results by kind and severity', async () => {
+    const before = await metric('aerogrid_function_requests_total', 'kind="Tenant"');
+    const fatalBefore = await metric('aerogrid_function_results_total', 'kind="Tenant",severity="Fatal"');
+    await call(client(), request({ composite: exampleTenant() }));
+    await call(client(), request({ composite: { apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'Tenant', metadata: { name: 'x' }, spec: {} } }));
+    expect(await metric('aerogrid_function_requests_total', 'kind="Tenant"')).toBe(before + 2);
+    expect(await metric('aerogrid_function_results_total', 'kind="Tenant",severity="Fatal"')).toBe(fatalBefore + 1);
+    expect(await metric('aerogrid_function_request_duration_seconds_count', 'kind="Tenant"')).toBeGreaterThanOrEqual(before + 2);
+  });
+
+  test('logs are JSON lines that name the XR and the outcome', () => {
+    const lines = fn.logs().trim().split('\n').map((l) => JSON.parse(l));
+    const rendered = lines.find((l) => l.msg === 'rendered' && l.xr === 'Tenant acme');
+    expect(rendered).toMatchObject({ kind: 'Tenant', severity: 'Normal', api: 'v1' });
+  });
+});
+
+describe('lifecycle', () => {
+  test('a SIGTERM during in-flight calls still answers every one of them, then exits 0', async () => {
+    const own = await startFunction(['--tls-certs-dir', pki.serverDir]);
+    const c = new FunctionRunnerServiceClient(own.address, mtlsCredentials(pki.ca, pki.client));
+    const app = exampleApp();
+    const req = request({ composite: app, required: appRequired(app, exampleTenant()) });
+    await call(c, req); // connected
+    const calls: Promise<RunFunctionResponse>[] = [];
+    for (let i = 0; i < 200; i++) calls.push(call(c, req));
+    await new Promise((r) => setImmediate(r));
+    own.child.kill('SIGTERM');
+    const answers = await Promise.allSettled(calls);
+    expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
+    expect(await own.exited).toBe(0);
+    expect(own.logs()).toContain('draining in-flight calls');
+    c.close();
+  });
+
+  test('a port already in use is a non-zero exit with a clear message', async () => {
+    const busy = fn.address;
+    const r = spawnSync(process.execPath, ['bin/aerogrid-function.js', '--address', busy, '--tls-certs-dir', pki.serverDir, '--metrics-address', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cannot listen on ${busy.replace(/\./g, '\\.')}`));
+  });
+
+  test('a missing certificate directory is a start-up error, not a plaintext fallback', async () => {
+    await expect(startFunction(['--tls-certs-dir', '/nonexistent/certs'])).rejects.toThrow(/cannot read \/nonexistent\/certs\/ca\.crt/);
+    await expect(startFunction([])).rejects.toThrow(/no TLS certificates/);
+  });
+});
