@@ -92,10 +92,10 @@ export function groupList(field: string, description: string) {
  * metadata.name rules the XRD cannot express (Crossplane copies only spec and status
  * validations into the CRD it generates), checked by the function instead.
  */
-export function nameProblems(kind: string, name: string, max: number, why: string): string[] {
-  if (name.length > max) return [`metadata.name: a ${kind} name must be at most ${max} characters, ${why}`];
+export function nameProblems(kindWithArticle: string, name: string, max: number, why: string): string[] {
+  if (name.length > max) return [`metadata.name: ${kindWithArticle} name must be at most ${max} characters, ${why}`];
   if (!new RegExp(DNS_LABEL_PATTERN).test(name)) {
-    return [`metadata.name: a ${kind} name must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)`];
+    return [`metadata.name: ${kindWithArticle} name must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)`];
   }
   return [];
 }

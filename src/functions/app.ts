@@ -34,7 +34,7 @@ export function renderApp(input: RenderInput): RenderOutput {
   const name = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-name'] ?? composite.metadata?.name ?? '') : (composite.metadata?.name ?? '');
   const namespace = legacy ? (composite.metadata?.labels?.['crossplane.io/claim-namespace'] ?? '') : (composite.metadata?.namespace ?? '');
 
-  const problems = nameProblems('App', name, APP_NAME_MAX, 'so that its build Job and image names stay valid');
+  const problems = nameProblems('an App', name, APP_NAME_MAX, 'so that its build Job and image names stay valid');
   if (!namespace) problems.push('metadata.namespace: an App must live in a tenant namespace');
   const parsed = parseAt(AppSpec, composite.spec, 'spec');
   if (!parsed.ok) problems.push(...parsed.problems);

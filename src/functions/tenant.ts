@@ -31,7 +31,7 @@ export function tenantSpecOf(tenant: KubeObject): TenantSpec {
 
 export function renderTenant(input: RenderInput): RenderOutput {
   const name = input.composite.metadata?.name ?? '';
-  const problems = nameProblems('Tenant', name, TENANT_NAME_MAX, 'so that its namespace names stay valid labels');
+  const problems = nameProblems('a Tenant', name, TENANT_NAME_MAX, 'so that its namespace names stay valid labels');
   const parsed = parseAt(TenantSpec, input.composite.spec, 'spec');
   if (!parsed.ok) problems.push(...parsed.problems);
   if (!parsed.ok || problems.length > 0) throw new FatalError(problems);
