@@ -91,14 +91,16 @@ export function renderApp(input: RenderInput): RenderOutput {
       build = { digest, job: names.job, phase: 'Succeeded' };
       image = names.image;
     } else {
-      const state = jobState(input.observed.job);
+      // The observed Job is whatever was desired last time: after a source change, the old digest's.
+      const observedJob = input.observed.job?.metadata?.name === names.job ? input.observed.job : undefined;
+      const state = jobState(observedJob);
       // A Job that failed stays failed for this digest, even if someone deletes it: no rebuild
       // until the source changes.
       const failedBefore = prevBuild.digest === digest && prevBuild.phase === 'Failed' && state.phase !== 'Succeeded';
       const phase = failedBefore ? 'Failed' : state.phase;
       build = { digest, job: names.job, phase, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
       // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
-      if (!(failedBefore && !input.observed.job)) {
+      if (!(failedBefore && !observedJob)) {
         add('build-context', buildContext(spec, baseImage, names, namespace, name, digest));
         add('job', buildJob(spec, settings, baseImage, names, { namespace, app: name, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret }));
       }

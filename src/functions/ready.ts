@@ -3,7 +3,8 @@
 import { conditionOf, statusOf, type KubeObject } from './resources.js';
 
 export function readiness(desired: KubeObject, observed: KubeObject | undefined): boolean {
-  if (!observed) return false;
+  // A composed resource can be renamed (a build Job per digest): the observed one is the old object.
+  if (!observed || observed.metadata?.name !== desired.metadata?.name) return false;
   const status = statusOf(observed);
   switch (desired.kind) {
     case 'Namespace':

@@ -1,0 +1,159 @@
+// Table-driven render cases: one data file per case under test/cases/{tenant,app}/,
+// each run through the function's RunFunction entry point, and checked for meaning.
+import { readdirSync } from 'node:fs';
+import { Severity, Ready, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { AppSpec } from '../src/api/app.js';
+import { buildNames, sourceDigest } from '../src/functions/build.js';
+import { runFunction } from '../src/functions/fn.js';
+import { ROOT, exampleApp, exampleTenant, platformInput, readYaml, request, tenantNamespace } from './helpers/fixtures.js';
+
+type Obj = Record<string, any>;
+
+const casesIn = (dir: string) => readdirSync(`${ROOT}/test/cases/${dir}`).filter((f) => f.endsWith('.yaml')).sort()
+  .map((f) => [f, readYaml<Obj>(`test/cases/${dir}/${f}`)] as const);
+
+function render(req: ReturnType<typeof request>): { rsp: RunFunctionResponse; resources: Record<string, Obj>; status: Obj; fatal?: string } {
+  const { response: rsp } = runFunction(req);
+  const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
+  const resources = Object.fromEntries(Object.entries(rsp.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj]));
+  return { rsp, resources, status: (rsp.desired?.composite?.resource as Obj | undefined)?.status ?? {}, fatal };
+}
+
+const settingsWith = (patch: Obj | undefined) => ({ ...platformInput(), ...patch });
+
+describe('Tenant cases', () => {
+  test.each(casesIn('tenant'))('%s', (_file, c) => {
+    const tenant = c.tenant === 'example' ? { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.patch } } : c.tenant;
+    const required: Record<string, Obj[]> = {};
+    for (const [key, value] of Object.entries<any>(c.required ?? {})) {
+      required[key] = key.startsWith('apps-')
+        ? Array.from({ length: value }, (_, i) => ({ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: `app-${i}`, namespace: key.slice(5) } }))
+        : [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: key.slice('namespace-'.length), labels: value.labels } }];
+    }
+    const input = settingsWith(c.settings);
+    let result = render(request({ composite: tenant, required, input }));
+    if (c.observed === 'all' && !result.fatal) {
+      // Play the API server: every desired object exists, namespaces are Active, quotas have status.
+      const observed = Object.fromEntries(Object.entries(result.resources).map(([k, r]) => [k, {
+        ...r,
+        status: r.kind === 'Namespace' ? { phase: 'Active' } : r.kind === 'ResourceQuota' ? { hard: r.spec.hard, used: {} } : undefined,
+      }]));
+      result = render(request({ composite: tenant, required, input, observed }));
+    }
+    const { resources, status, fatal } = result;
+    const e = c.expect;
+    if (e.fatal) {
+      expect(fatal).toContain(e.fatal);
+      expect(resources).toEqual({});
+      return;
+    }
+    expect(fatal).toBeUndefined();
+    const of = (kind: string) => Object.values(resources).filter((r) => r.kind === kind);
+    const namespaces = of('Namespace').map((n) => n.metadata.name);
+    if (e.namespaces) {
+      expect(namespaces).toEqual(expect.arrayContaining(e.namespaces));
+      expect(namespaces).toHaveLength(e.namespaces.length);
+      expect(status.namespaces).toEqual(e.namespaces);
+    }
+    for (const ns of of('Namespace')) {
+      // Every namespace: tenant label, PSA enforce level, restricted warn/audit, sidecar injection.
+      expect(ns.metadata.labels).toMatchObject({
+        'platform.aerogrid.io/tenant': tenant.metadata.name,
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'istio-injection': 'enabled',
+        ...(e.enforce ? { 'pod-security.kubernetes.io/enforce': e.enforce } : {}),
+      });
+      const inNs = Object.values(resources).filter((r) => r.metadata.namespace === ns.metadata.name);
+      if (e.perNamespace) expect(inNs).toHaveLength(e.perNamespace);
+      // Isolation holds in every namespace: deny-all, STRICT mTLS, and the DENY isolation policy.
+      expect(inNs.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'aerogrid-default-deny')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      expect(inNs.find((r) => r.kind === 'PeerAuthentication')?.spec).toEqual({ mtls: { mode: 'STRICT' } });
+      expect(inNs.find((r) => r.kind === 'AuthorizationPolicy')?.spec.action).toBe('DENY');
+    }
+    if (e.quota) for (const q of of('ResourceQuota')) expect(q.spec.hard).toMatchObject(e.quota);
+    if (e.limits) for (const l of of('LimitRange')) expect(l.spec.limits[0]).toMatchObject({ type: 'Container', ...e.limits });
+    if (e.bindings) {
+      for (const [role, groups] of Object.entries<string[]>(e.bindings)) {
+        const bindings = of('RoleBinding').filter((b) => b.roleRef.name === `aerogrid-${role}`);
+        expect(bindings).toHaveLength(namespaces.length);
+        for (const b of bindings) expect(b.subjects.map((s: Obj) => `${s.kind}:${s.name}`)).toEqual(groups.map((g) => `Group:${g}`));
+      }
+    }
+    for (const role of e.unbound ?? []) expect(of('RoleBinding').filter((b) => b.roleRef.name === `aerogrid-${role}`)).toEqual([]);
+    if (e.buildEgress !== undefined) {
+      const egress = of('NetworkPolicy').filter((p) => p.metadata.name === 'aerogrid-allow-build-egress');
+      expect(egress.length > 0).toBe(e.buildEgress);
+      for (const p of egress) expect(p.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/component': 'build' } });
+    }
+    if (e.phase) expect(status.phase).toBe(e.phase);
+    if (e.apps !== undefined) expect(status.apps).toBe(e.apps);
+  });
+});
+
+describe('App cases', () => {
+  test.each(casesIn('app'))('%s', (_file, c) => {
+    const base = exampleApp() as Obj;
+    const app: Obj = { ...base, spec: { ...base.spec, ...c.app } };
+    const tenant: Obj = { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.tenant } };
+    const input = settingsWith(c.settings);
+
+    // What the current source builds to, for the $BUILT, $JOB and $DIGEST placeholders.
+    const spec = AppSpec.parse(app.spec);
+    const baseImage = (input.runtimes as Obj)[spec.runtime]?.baseImage ?? 'none';
+    const digest = sourceDigest(spec.files, spec.runtime, baseImage);
+    const names = buildNames(input as never, 'acme', 'hello', digest);
+    const vars: Record<string, string> = {
+      $BUILT: names.image, $JOB: names.job, $DIGEST: digest,
+      $OLD_IMAGE: 'registry.example.com/aerogrid/acme/hello:91bc0000000000000000000000000000000000000000000000000000000000aa',
+    };
+    const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$[A-Z_]+/g, (m) => vars[m] ?? m));
+
+    const ns = tenantNamespace('acme-dev', 'acme');
+    if (c.namespace) ns.metadata!.labels = c.namespace.labels;
+    const required = c.required === 'none' ? {} : { namespace: [ns], tenant: [tenant] };
+    const composite = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
+    const { rsp, resources, status, fatal } = render(request({ composite, required, input, observed: subst(c.observed ?? {}) }));
+    const e = subst(c.expect);
+
+    if (e.fatal) {
+      expect(fatal).toContain(e.fatal);
+      expect(resources).toEqual({});
+      return;
+    }
+    expect(fatal).toBeUndefined();
+    if (e.phase) expect(status.phase).toBe(e.phase);
+    for (const k of e.resources ?? []) expect([k, k in resources]).toEqual([k, true]);
+    for (const k of e.absent ?? []) expect([k, k in resources]).toEqual([k, false]);
+    if (e.jobName) {
+      expect(resources.job.metadata.name).toBe(e.jobName);
+      expect(Object.values(resources).filter((r) => r.kind === 'Job')).toHaveLength(1);
+    }
+    if (e.buildPhase) expect(status.build.phase).toBe(e.buildPhase);
+    if (e.message) expect(status.message).toContain(e.message);
+    if (e.url) expect(status.url).toBe(e.url);
+    const container = resources.deployment?.spec.template.spec.containers[0];
+    if (e.deploymentImage) expect(container?.image).toBe(e.deploymentImage);
+    for (const [k, ready] of Object.entries<boolean>(e.ready ?? {})) {
+      expect([k, rsp.desired!.resources[k].ready]).toEqual([k, ready ? Ready.READY_TRUE : Ready.READY_FALSE]);
+    }
+    if (e.condition) expect(rsp.conditions.find((x) => x.type === e.condition.type)?.reason).toBe(e.condition.reason);
+    if (e.access) expect(status.access).toBe(e.access);
+    const rules = resources.authorizationpolicy?.spec.rules;
+    if (e.publicPolicy === true) expect(rules).toEqual([{}]);
+    if (e.publicPolicy === false) {
+      expect(rules).toHaveLength(1);
+      expect(rules[0].from).toEqual([{ source: { requestPrincipals: ['https://acme.eu.auth0.com/*'] } }]);
+      expect(rules[0].when[0].key).toBe('request.auth.claims[https://aerogrid.io/groups]');
+      expect(resources.requestauthentication.spec.jwtRules[0]).toMatchObject({
+        // The Istio CRD names this field jwks_uri: a hand-written jwksUri would be pruned by the API server.
+        issuer: 'https://acme.eu.auth0.com/', jwks_uri: 'https://acme.eu.auth0.com/.well-known/jwks.json', audiences: ['https://apps.acme.example'],
+      });
+    }
+    if (e.allowedGroups) expect(rules[0].when[0].values).toEqual(e.allowedGroups);
+    if (e.requirements) expect(Object.keys(rsp.requirements!.resources)).toEqual(e.requirements);
+    if (e.warning) expect(rsp.results.some((r) => r.severity === Severity.SEVERITY_WARNING)).toBe(true);
+    if (e.envFromSecrets) expect(container.envFrom.map((x: Obj) => x.secretRef.name)).toEqual(e.envFromSecrets);
+    if ('replicas' in e) expect(resources.deployment.spec.replicas).toBe(e.replicas ?? undefined);
+  });
+});

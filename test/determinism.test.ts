@@ -1,0 +1,41 @@
+// The same observed state renders to the same bytes, every time, with one build Job.
+import { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { runFunction } from '../src/functions/fn.js';
+import { appRequired, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
+
+test('1,000 renders of one observed App state: identical bytes, exactly one build Job', () => {
+  const app = exampleApp();
+  const req = request({ composite: app, required: appRequired(app, exampleTenant()) });
+  const before = JSON.stringify(req);
+  const first = Buffer.from(RunFunctionResponse.encode(runFunction(req).response).finish());
+  const jobs = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const { response } = runFunction(req);
+    expect(Buffer.from(RunFunctionResponse.encode(response).finish()).equals(first)).toBe(true);
+    for (const r of Object.values(response.desired!.resources)) {
+      const o = r.resource as { kind: string; metadata: { name: string } };
+      if (o.kind === 'Job') jobs.add(o.metadata.name);
+    }
+  }
+  expect(jobs.size).toBe(1);
+  // And the request is never mutated along the way.
+  expect(JSON.stringify(req)).toBe(before);
+});
+
+test('the Tenant renders to the same bytes whatever order Crossplane lists observed resources in', () => {
+  const tenant = exampleTenant();
+  const a = runFunction(request({ composite: tenant, observed: { x: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } }, y: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } } } })).response;
+  const b = runFunction(request({ composite: tenant, observed: { y: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } }, x: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } } } })).response;
+  expect(Buffer.from(RunFunctionResponse.encode(a).finish()).equals(Buffer.from(RunFunctionResponse.encode(b).finish()))).toBe(true);
+});
+
+test('a pipeline step before ours keeps its desired resources, and the request is not changed', () => {
+  const app = exampleApp();
+  const req = request({ composite: app, required: appRequired(app, exampleTenant()) });
+  req.desired = { composite: undefined, resources: { earlier: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-step-1' } }, connectionDetails: {}, ready: 0 } } };
+  const before = JSON.stringify(req);
+  const { response } = runFunction(req);
+  expect(response.desired!.resources.earlier.resource).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-step-1' } });
+  expect(response.desired!.resources.job).toBeDefined();
+  expect(JSON.stringify(req)).toBe(before);
+});
