@@ -111,7 +111,7 @@ describe('App cases', () => {
 
     const ns = tenantNamespace('acme-dev', 'acme');
     if (c.namespace) ns.metadata!.labels = c.namespace.labels;
-    const required = c.required === 'none' ? {} : { namespace: [ns], tenant: [tenant] };
+    const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], tenant: [tenant] };
     const composite = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
     const { rsp, resources, status, fatal } = render(request({ composite, required, input, observed: subst(c.observed ?? {}) }));
     const e = subst(c.expect);
