@@ -5,7 +5,7 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps build imports typecheck check-generated unit test bench demo function clean
+.PHONY: all deps tools build imports typecheck check-generated unit test bench demo function clean
 
 all: build
 
@@ -16,6 +16,10 @@ deps: node_modules/.aerogrid-installed
 node_modules/.aerogrid-installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
+
+## tools: build the pinned etcd, kube-apiserver and kubectl (cached in ~/.cache/aerogrid).
+tools:
+	bash scripts/tools.sh all
 
 ## build: synthesize dist/ from src/ and platform.yaml.
 build: deps
@@ -37,8 +41,9 @@ check-generated: deps
 	diff -r imports "$$tmp/imports" >/dev/null || { echo "imports/ is stale: run make imports and commit it"; exit 1; }; \
 	echo "check-generated: dist/ and imports/ match their sources"
 
-## unit: T0 (schemas, renderers, synthesis) and T1 (the function process over mTLS).
-unit: deps
+## unit: T0 (schemas, renderers, synthesis), T1 (the function process over mTLS) and
+## the admission tier (a real etcd and kube-apiserver).
+unit: deps tools
 	$(JEST) --ci
 
 ## test: every tier that runs on this machine.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Usage: scripts/imports.sh [outdir]
+# Usage: scripts/imports.sh [outdir]     regenerate the bindings
+#        scripts/imports.sh --print-crds  print the CRDs they come from (for tests that install them)
 # Regenerates imports/ (or outdir) with `cdk8s import` from the real Istio CRDs, taken from the
 # istio.io/api Go module at a pinned version (downloaded through the Go module proxy
 # into the module cache; nothing of it is committed but the generated bindings).
@@ -9,10 +10,11 @@ ISTIO_API_VERSION="${ISTIO_API_VERSION:-v1.27.3}"
 KINDS="virtualservices.networking.istio.io requestauthentications.security.istio.io authorizationpolicies.security.istio.io peerauthentications.security.istio.io"
 
 command -v go >/dev/null || { echo "imports: Go is required to fetch istio.io/api@${ISTIO_API_VERSION}" >&2; exit 1; }
-echo "imports: fetching istio.io/api@${ISTIO_API_VERSION} from the Go module proxy"
+echo "imports: fetching istio.io/api@${ISTIO_API_VERSION} from the Go module proxy" >&2
 dir=$(GOFLAGS=-mod=mod go mod download -json "istio.io/api@${ISTIO_API_VERSION}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}console.log(j.Dir)})')
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 node scripts/select-crds.mjs "$dir/kubernetes/customresourcedefinitions.gen.yaml" $KINDS > "$work/istio-crds.yaml"
+if [ "${1:-}" = "--print-crds" ]; then cat "$work/istio-crds.yaml"; exit 0; fi
 out="${1:-imports}"
 rm -rf "$out" && mkdir -p "$out"
 (root=$PWD; cd "$work" && "$root/node_modules/.bin/cdk8s" import istio-crds.yaml --language typescript --output imports >/dev/null 2>"$work/import.log") \

@@ -73,15 +73,7 @@ export function dnsLabel(field: string, max: number, description: string) {
 /** A non-empty list of OIDC group names, as they appear in the token's groups claim. */
 export function groupList(field: string, description: string) {
   return z
-    .array(
-      z
-        .string()
-        .min(1, { message: `${field} entries must not be empty` })
-        .max(256)
-        .regex(/^[^*\s]+$/, {
-          message: `${field} entries must be group names without spaces or wildcards`,
-        }),
-    )
+    .array(patterned(`${field}[]`, '^[^*\\s]+$', 'a group name without spaces or wildcards', 'A group, as the groups claim carries it.', 256))
     .min(1, { message: `${field} must list at least one group` })
     .max(32)
     .refine((groups) => new Set(groups).size === groups.length, { message: `${field} must not repeat a group` })

@@ -1,0 +1,152 @@
+// A real control plane, minus what cannot run here: etcd and kube-apiserver (pinned, built
+// by scripts/tools.sh from the Go module proxy) as local processes on 127.0.0.1, with PKI
+// made per run, RBAC authorization and the default admission plugins (Pod Security included).
+//
+// Crossplane core is not among them: the Go module proxy refuses github.com/crossplane/*.
+// In its place, xrdToCrd() derives each XRD's CRD the way Crossplane's xcrd package does
+// (spec and status copied under the standard apiVersion/kind/metadata), so the API server
+// enforces exactly the schema and CEL rules that Crossplane would install.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './fixtures.js';
+import { freePort } from './server.js';
+
+export interface ControlPlane {
+  kubeconfig: string;
+  kubectl(...args: string[]): { status: number; stdout: string; stderr: string };
+  /** kubectl with standard input. */
+  apply(objects: unknown[], ...args: string[]): { status: number; stdout: string; stderr: string };
+  stop(): Promise<void>;
+}
+
+export function toolPath(tool: string): string {
+  return execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', tool], { encoding: 'utf8' }).trim();
+}
+
+function openssl(cwd: string, ...args: string[]) {
+  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logs: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${logs().slice(-3000)}`);
+}
+
+export async function startControlPlane(): Promise<ControlPlane> {
+  const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
+  // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
+  openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aerogrid-test-ca');
+  const issue = (name: string, subj: string, ext: string) => {
+    openssl(dir, 'req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
+  };
+  issue('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  issue('admin', '/O=system:masters/CN=aerogrid-admin', 'extendedKeyUsage=clientAuth\n');
+  openssl(dir, 'genrsa', '-out', 'sa.key', '2048');
+  openssl(dir, 'rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
+
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  let logs = '';
+  const children: ChildProcess[] = [];
+  const run = (bin: string, args: string[]) => {
+    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (logs += d));
+    child.stderr!.on('data', (d) => (logs += d));
+    children.push(child);
+    return child;
+  };
+  run(toolPath('etcd'), [
+    '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster', `default=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level', 'warn',
+  ]);
+  await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30000, () => logs);
+  run(toolPath('kube-apiserver'), [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+    '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
+    '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
+    '--service-cluster-ip-range=10.96.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
+  ]);
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{ name: aerogrid, cluster: { server: "https://127.0.0.1:${apiPort}", certificate-authority: ${join(dir, 'ca.crt')} } }]
+users: [{ name: admin, user: { client-certificate: ${join(dir, 'admin.crt')}, client-key: ${join(dir, 'admin.key')} } }]
+contexts: [{ name: aerogrid, context: { cluster: aerogrid, user: admin } }]
+current-context: aerogrid
+`);
+  const kubectlBin = toolPath('kubectl');
+  const kubectl = (...args: string[]) => {
+    const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60000 });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, () => logs);
+  return {
+    kubeconfig,
+    kubectl,
+    apply(objects: unknown[], ...args: string[]) {
+      const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'aerogrid-test', '-f', '-', ...args], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), encoding: 'utf8', timeout: 60000,
+      });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    async stop() {
+      for (const c of children.reverse()) {
+        c.kill('SIGTERM');
+        await new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The CRD Crossplane generates for an XRD (v1 or v2), as internal/xcrd does it. */
+export function xrdToCrd(xrd: Record<string, any>, claim = false): Record<string, any> {
+  const version = xrd.spec.versions[0];
+  const schema = version.schema.openAPIV3Schema;
+  const names = claim ? xrd.spec.claimNames : xrd.spec.names;
+  const v2 = xrd.apiVersion.endsWith('/v2');
+  const scope = claim ? 'Namespaced' : v2 ? xrd.spec.scope ?? 'Namespaced' : 'Cluster';
+  const crossplaneSpec = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${names.plural}.${xrd.spec.group}` },
+    spec: {
+      group: xrd.spec.group,
+      names: { ...names, listKind: `${names.kind}List`, singular: names.kind.toLowerCase() },
+      scope,
+      versions: [{
+        name: version.name,
+        served: true,
+        storage: true,
+        additionalPrinterColumns: version.additionalPrinterColumns,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: schema.description,
+            required: ['spec'],
+            properties: {
+              apiVersion: { type: 'string' },
+              kind: { type: 'string' },
+              metadata: { type: 'object' },
+              spec: { ...schema.properties.spec, properties: { ...schema.properties.spec.properties, crossplane: crossplaneSpec } },
+              status: {
+                ...schema.properties.status,
+                properties: { ...schema.properties.status.properties, conditions: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+              },
+            },
+          },
+        },
+      }],
+    },
+  };
+}
