@@ -2,14 +2,16 @@
 # Installs pinned third-party tools, built from the Go module proxy, into a cache outside
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
-#   scripts/tools.sh [kube-apiserver|kubectl|etcd|all]   build what is missing
+#   scripts/tools.sh [kube-apiserver|kube-controller-manager|kubectl|etcd|all]   build what is missing
 #   scripts/tools.sh path TOOL                            print the cached binary's path
 #
+# v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
+# kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
 # Crossplane's CLI and core (github.com/crossplane/*) are refused by the module proxy
 # this project can reach (403), so they are not here; see README "What is not here yet".
 set -euo pipefail
 
-KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.13}"
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 
@@ -18,9 +20,9 @@ die() { echo "tools: $*" >&2; exit 1; }
 
 bin_path() {
   case "$1" in
-    kube-apiserver|kubectl) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
+    kube-apiserver|kube-controller-manager|kubectl) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kubectl or etcd)" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl or etcd)" ;;
   esac
 }
 
@@ -49,7 +51,9 @@ build_in_module() {
 
 build_kubernetes() {
   local out; out=$(dirname "$(bin_path kube-apiserver)")
-  [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] && { say "kubernetes $KUBERNETES_VERSION: cached in $out"; return; }
+  local cmd missing=()
+  for cmd in kube-apiserver kube-controller-manager kubectl; do [ -x "$out/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && { say "kubernetes $KUBERNETES_VERSION: cached in $out"; return; }
   need_go
   mkdir -p "$out"
   # k8s.io/kubernetes points its staging modules at ./staging; point them at their published twins.
@@ -63,7 +67,7 @@ build_kubernetes() {
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minornum -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  REPLACES="$REPLACES" build_in_module k8s.io/kubernetes "$KUBERNETES_VERSION" "$out" "$ld" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  REPLACES="$REPLACES" build_in_module k8s.io/kubernetes "$KUBERNETES_VERSION" "$out" "$ld" "${missing[@]}"
 }
 
 build_etcd() {
@@ -78,8 +82,8 @@ build_etcd() {
 
 case "${1:-all}" in
   path) bin_path "${2:?tool name}" ;;
-  kube-apiserver|kubectl) build_kubernetes ;;
+  kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
   etcd) build_etcd ;;
   all) build_etcd; build_kubernetes ;;
-  *) die "usage: scripts/tools.sh [all|kube-apiserver|kubectl|etcd|path TOOL]" ;;
+  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|path TOOL]" ;;
 esac

@@ -4,21 +4,17 @@
 // objects against Istio's own CRDs), Pod Security, the RBAC matrix, and the Tenant
 // deletion policy. Crossplane core cannot be built here (see test/helpers/apiserver.ts):
 // this test plays its part, applying what the function rendered, and says so.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { runFunction } from '../src/functions/fn.js';
-import { startControlPlane, xrdToCrd, type ControlPlane } from './helpers/apiserver.js';
-import { ROOT, exampleApp, exampleTenant, readYaml, request } from './helpers/fixtures.js';
+import { startControlPlane, type ControlPlane } from '../scripts/lib/controlplane.js';
+import { compositionInput, dist, installAerogrid, must } from '../scripts/lib/install.js';
+import { ROOT, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
 let cp: ControlPlane;
 
-const dist = (path: string) => parseAllDocuments(readFileSync(`${ROOT}/dist/${path}`, 'utf8')).map((d) => d.toJS() as Obj);
-const ok = (r: { status: number; stdout: string; stderr: string }) => {
-  if (r.status !== 0) throw new Error(`kubectl failed (${r.status}): ${r.stderr}`);
-  return r;
-};
+const ok = must;
 
 /** Renders an XR the way Crossplane would call the function, fetching required resources from the API server. */
 async function renderLive(composite: Obj, observed: Record<string, Obj> = {}): Promise<Obj[]> {
@@ -55,16 +51,7 @@ function applyComposed(objects: Obj[]) {
 
 beforeAll(async () => {
   cp = await startControlPlane();
-  const istio = execFileSync('bash', [`${ROOT}/scripts/imports.sh`, '--print-crds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const crds = [
-    ...parseAllDocuments(istio).map((d) => d.toJS()),
-    xrdToCrd(dist('configuration/apis/tenants/definition.yaml')[0]),
-    xrdToCrd(dist('configuration/apis/apps/definition.yaml')[0]),
-    ...dist('function/input/fn.platform.aerogrid.io_platformsettings.yaml'),
-  ];
-  ok(cp.apply(crds));
-  ok(cp.kubectl('wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)));
-  ok(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
+  installAerogrid(cp);
 }, 180_000);
 
 afterAll(async () => {
@@ -74,8 +61,7 @@ afterAll(async () => {
 describe('admission of the APIs', () => {
   test('the example Tenant and the platform settings are admitted', () => {
     ok(cp.apply([exampleTenant()]));
-    const input = readYaml<Obj>('dist/configuration/apis/apps/composition.yaml').spec.pipeline[0].input;
-    ok(cp.apply([{ ...input, metadata: { name: 'platform', namespace: 'default' } }]));
+    ok(cp.apply([{ ...compositionInput(), metadata: { name: 'platform', namespace: 'default' } }]));
   });
 
   const celMessages = ['tenants', 'apps'].flatMap((api) => {

@@ -16,7 +16,15 @@ function render(req: ReturnType<typeof request>): { rsp: RunFunctionResponse; re
   const { response: rsp } = runFunction(req);
   const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
   const resources = Object.fromEntries(Object.entries(rsp.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj]));
+  // A protobuf Struct cannot carry undefined, and Crossplane would read an empty value as null.
+  expect(holes(resources, '')).toEqual([]);
   return { rsp, resources, status: (rsp.desired?.composite?.resource as Obj | undefined)?.status ?? {}, fatal };
+}
+
+function holes(v: unknown, path: string): string[] {
+  if (v === undefined || v === null) return [path];
+  if (typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) => holes(x, `${path}.${k}`));
 }
 
 const settingsWith = (patch: Obj | undefined) => ({ ...platformInput(), ...patch });

@@ -3,10 +3,10 @@
 // the process must stay up, and its memory must not grow without bound.
 import { readFileSync } from 'node:fs';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { makePki } from './helpers/certs.js';
+import { makePki } from '../scripts/lib/pki.js';
 import { appRequired, exampleApp, exampleTenant, platformInput, request } from './helpers/fixtures.js';
 import { Random, mutate } from './helpers/random.js';
-import { FunctionRunnerServiceClient, call, mtlsCredentials, startFunction, type FunctionProcess } from './helpers/server.js';
+import { FunctionRunnerServiceClient, call, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';
 
 const TOTAL = 10_000;
 const CONCURRENCY = 16;

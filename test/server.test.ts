@@ -4,9 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { makePki, type Pki } from './helpers/certs.js';
+import { makePki, type Pki } from '../scripts/lib/pki.js';
 import { exampleApp, exampleTenant, request, appRequired } from './helpers/fixtures.js';
-import { FunctionRunnerServiceClient, FunctionRunnerServiceV1beta1Client, call, mtlsCredentials, startFunction, type FunctionProcess } from './helpers/server.js';
+import { FunctionRunnerServiceClient, FunctionRunnerServiceV1beta1Client, call, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';
 
 let pki: Pki;
 let fn: FunctionProcess;

@@ -5,7 +5,7 @@
 // It keeps no state of its own. What it must remember between reconciles is in the
 // XR's status (the last good image, the build for the current source), and, should
 // status be lost, in the observed Deployment's image.
-import { k8s } from 'cdk8s-plus-28';
+import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
@@ -13,7 +13,7 @@ import { parseAt } from '../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type JobState } from './build.js';
 import { deploymentAvailable, readiness } from './ready.js';
 import {
-  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, requiredOne, statusOf,
+  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne, statusOf,
   type Condition, type KubeObject, type RenderInput, type RenderOutput,
 } from './resources.js';
 import { appUrl, authorizationPolicy, requestAuthentication, service, virtualService, type RouteContext } from './route.js';
@@ -186,19 +186,16 @@ function containerImage(deployment: KubeObject | undefined): string | undefined 
 }
 
 function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObject {
-  const probe = spec.healthPath
-    ? { httpGet: { path: spec.healthPath, port: k8s.IntOrString.fromString('http') } }
-    : { tcpSocket: { port: k8s.IntOrString.fromString('http') } };
-  const q = (v: string) => k8s.Quantity.fromString(v);
+  const probe = spec.healthPath ? { httpGet: { path: spec.healthPath, port: 'http' } } : { tcpSocket: { port: 'http' } };
   const requests = { ...DEFAULT_REQUESTS, ...spec.resources?.requests };
   const limits = { ...DEFAULT_LIMITS, ...spec.resources?.limits };
-  return k8s.KubeDeployment.manifest({
+  return kube<V1Deployment>('apps/v1', 'Deployment', {
     metadata: { name: route.app, namespace: route.namespace, labels: route.labels },
     spec: {
-      replicas: spec.autoscaling ? undefined : spec.replicas,
+      ...(spec.autoscaling ? {} : { replicas: spec.replicas }),
       revisionHistoryLimit: 3,
       selector: { matchLabels: route.selector },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels: route.labels },
         spec: {
@@ -211,11 +208,8 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
             ...(spec.image && spec.command ? { command: spec.command } : {}),
             ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
             env: [{ name: 'PORT', value: String(spec.port) }, ...spec.env.filter((e) => e.name !== 'PORT')],
-            envFrom: spec.envFromSecrets.length ? spec.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) : undefined,
-            resources: {
-              requests: { cpu: q(requests.cpu), memory: q(requests.memory) },
-              limits: { cpu: q(limits.cpu), memory: q(limits.memory) },
-            },
+            ...(spec.envFromSecrets.length ? { envFrom: spec.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) } : {}),
+            resources: { requests: { cpu: requests.cpu, memory: requests.memory }, limits: { cpu: limits.cpu, memory: limits.memory } },
             securityContext: {
               runAsNonRoot: true,
               allowPrivilegeEscalation: false,
@@ -227,7 +221,7 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
             livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
           }],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: q('256Mi') } }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }],
         },
       },
     },
@@ -236,7 +230,7 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
 
 function hpa(spec: AppSpec, route: RouteContext): KubeObject {
   const a = spec.autoscaling!;
-  return k8s.KubeHorizontalPodAutoscalerV2.manifest({
+  return kube<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', {
     metadata: { name: route.app, namespace: route.namespace, labels: route.labels },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: route.app },

@@ -1,11 +1,11 @@
 // Content-addressed builds: the source digest, the generated Dockerfile, the build
 // context ConfigMap and the Kaniko Job that turns them into an image.
 import { createHash } from 'node:crypto';
-import { k8s } from 'cdk8s-plus-28';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { AppFile, AppSpec } from '../api/app.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { BUILD_COMPONENT } from './tenant.js';
-import { LABEL_APP, commonLabels, conditionOf, type KubeObject } from './resources.js';
+import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './resources.js';
 
 export const APP_UID = 10001;
 const CONTEXT_DIR = '/workspace';
@@ -73,7 +73,7 @@ export function buildNames(settings: PlatformSettings, tenant: string, app: stri
 
 export function buildContext(spec: AppSpec, baseImage: string, names: BuildNames, namespace: string, app: string, digest: string): KubeObject {
   const items = contextItems(spec.files);
-  return k8s.KubeConfigMap.manifest({
+  return kube<V1ConfigMap>('v1', 'ConfigMap', {
     metadata: {
       name: names.configMap,
       namespace,
@@ -92,7 +92,7 @@ export function buildJob(
   const items = contextItems(spec.files);
   const labels = commonLabels({ [LABEL_APP]: ctx.app, 'app.kubernetes.io/component': BUILD_COMPONENT });
   const restricted = { allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } };
-  return k8s.KubeJob.manifest({
+  return kube<V1Job>('batch/v1', 'Job', {
     metadata: { name: names.job, namespace: ctx.namespace, labels, annotations: { 'platform.aerogrid.io/source-digest': ctx.digest } },
     spec: {
       backoffLimit: settings.build.retries,
@@ -109,7 +109,7 @@ export function buildJob(
             image: baseImage,
             command: ['cp', '-rL', '/context/.', `${CONTEXT_DIR}/`],
             securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
-            resources: { limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') } },
+            resources: { limits: { cpu: '100m', memory: '64Mi' } },
             volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: CONTEXT_DIR }],
           }],
           containers: [{
@@ -128,8 +128,8 @@ export function buildJob(
             // Kaniko unpacks the base image as root; the namespace enforces baseline for this reason.
             securityContext: { ...restricted, runAsUser: 0, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'] } },
             resources: {
-              requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('512Mi') },
-              limits: { cpu: k8s.Quantity.fromString(settings.build.cpu), memory: k8s.Quantity.fromString(settings.build.memory) },
+              requests: { cpu: '250m', memory: '512Mi' },
+              limits: { cpu: settings.build.cpu, memory: settings.build.memory },
             },
             volumeMounts: [
               { name: 'workspace', mountPath: CONTEXT_DIR },
@@ -138,7 +138,7 @@ export function buildJob(
           }],
           volumes: [
             { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: i.path }))] } },
-            { name: 'workspace', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+            { name: 'workspace', emptyDir: { sizeLimit: '2Gi' } },
             { name: 'docker-config', secret: { secretName: ctx.registrySecret, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
           ],
         },

@@ -1,12 +1,12 @@
 // How an App is reached: its Service, the VirtualService on the shared gateway, and
 // the Istio policies that let in only callers with a valid JWT from an allowed group.
-import { k8s } from 'cdk8s-plus-28';
+import type { V1Service } from '@kubernetes/client-node';
 import { VirtualService } from '../../imports/networking.istio.io.js';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, RequestAuthentication } from '../../imports/security.istio.io.js';
 import type { AppSpec } from '../api/app.js';
 import type { PlatformSettings } from '../api/platform.js';
 import type { TenantSpec } from '../api/tenant.js';
-import type { KubeObject } from './resources.js';
+import { kube, type KubeObject } from './resources.js';
 
 export interface RouteContext {
   app: string;
@@ -26,12 +26,12 @@ export function appUrl(settings: PlatformSettings, ctx: Pick<RouteContext, 'path
 }
 
 export function service(spec: AppSpec, ctx: RouteContext): KubeObject {
-  return k8s.KubeService.manifest({
+  return kube<V1Service>('v1', 'Service', {
     metadata: { name: ctx.app, namespace: ctx.namespace, labels: ctx.labels },
     spec: {
       type: 'ClusterIP',
       selector: ctx.selector,
-      ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromNumber(spec.port), protocol: 'TCP', appProtocol: 'http' }],
+      ports: [{ name: 'http', port: 80, targetPort: spec.port, protocol: 'TCP', appProtocol: 'http' }],
     },
   });
 }

@@ -1,6 +1,6 @@
 // The Tenant renderer: namespaces, quota, limits, roles, network isolation and Istio
 // policies for one team. Pure: observed state in, desired state and status out.
-import { k8s } from 'cdk8s-plus-28';
+import type { V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
 import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
@@ -9,14 +9,15 @@ import { parseAt } from '../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
 import { readiness } from './ready.js';
 import {
-  FatalError, GROUP, LABEL_TENANT, commonLabels, emptyOutput, requiredOne,
-  type KubeObject, type RenderInput, type RenderOutput,
+  FatalError, GROUP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne,
+  type KubeObject, type LimitRangeSpec, type NetworkPolicySpec, type RenderInput, type RenderOutput,
 } from './resources.js';
 
 /** Namespaces no tenant may take, whatever it is called. */
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'crossplane-system'];
 
 export const BUILD_COMPONENT = 'build';
+const RBAC = 'rbac.authorization.k8s.io/v1';
 
 export function tenantNamespaces(name: string, spec: Pick<TenantSpec, 'namespaces'>): string[] {
   return spec.namespaces.length === 0 ? [`tenant-${name}`] : spec.namespaces.map((s) => `${name}-${s}`);
@@ -62,7 +63,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
   };
 
   for (const ns of namespaces) {
-    add(`namespace-${ns}`, k8s.KubeNamespace.manifest({
+    add(`namespace-${ns}`, kube<V1Namespace>('v1', 'Namespace', {
       metadata: {
         name: ns,
         labels: {
@@ -75,34 +76,24 @@ export function renderTenant(input: RenderInput): RenderOutput {
           'pod-security.kubernetes.io/audit-version': 'latest',
           'istio-injection': 'enabled',
         },
-        annotations: spec.displayName ? { [`${LABEL_TENANT}-display-name`]: spec.displayName } : undefined,
+        ...(spec.displayName ? { annotations: { [`${LABEL_TENANT}-display-name`]: spec.displayName } } : {}),
       },
     }));
     const meta = (resourceName: string) => ({ name: resourceName, namespace: ns, labels: tenantLabels });
 
-    add(`quota-${ns}`, k8s.KubeResourceQuota.manifest({
+    add(`quota-${ns}`, kube<V1ResourceQuota>('v1', 'ResourceQuota', {
       metadata: meta('aerogrid-quota'),
-      spec: {
-        hard: Object.fromEntries(
-          (Object.keys(QUOTA_KEYS) as (keyof typeof QUOTA_KEYS)[]).map((k) => [QUOTA_KEYS[k], k8s.Quantity.fromString(quota[k])]),
-        ),
-      },
+      spec: { hard: Object.fromEntries((Object.keys(QUOTA_KEYS) as (keyof typeof QUOTA_KEYS)[]).map((k) => [QUOTA_KEYS[k], quota[k]])) },
     }));
-    add(`limits-${ns}`, k8s.KubeLimitRange.manifest({
+    add(`limits-${ns}`, kube<{ metadata: V1ObjectMeta; spec: LimitRangeSpec }>('v1', 'LimitRange', {
       metadata: meta('aerogrid-limits'),
-      spec: {
-        limits: [{
-          type: 'Container',
-          defaultRequest: { cpu: k8s.Quantity.fromString(limits.defaultRequest.cpu), memory: k8s.Quantity.fromString(limits.defaultRequest.memory) },
-          default: { cpu: k8s.Quantity.fromString(limits.default.cpu), memory: k8s.Quantity.fromString(limits.default.memory) },
-        }],
-      },
+      spec: { limits: [{ type: 'Container', defaultRequest: { ...limits.defaultRequest }, default: { ...limits.default } }] },
     }));
 
     for (const role of ['admin', 'operator', 'viewer'] as const) {
-      add(`role-${role}-${ns}`, k8s.KubeRole.manifest({ metadata: meta(`aerogrid-${role}`), rules: TENANT_ROLES[role] }));
+      add(`role-${role}-${ns}`, kube<V1Role>(RBAC, 'Role', { metadata: meta(`aerogrid-${role}`), rules: TENANT_ROLES[role] }));
       if (groups[role].length === 0) continue;
-      add(`binding-${role}-${ns}`, k8s.KubeRoleBinding.manifest({
+      add(`binding-${role}-${ns}`, kube<V1RoleBinding>(RBAC, 'RoleBinding', {
         metadata: meta(`aerogrid-${role}`),
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `aerogrid-${role}` },
         subjects: groups[role].map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: `${settings.oidcGroupPrefix}${g}` })),
@@ -110,7 +101,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
     }
 
     const tenantPeers = [{ namespaceSelector: { matchLabels: { [LABEL_TENANT]: name } } }];
-    const policies: Record<string, k8s.NetworkPolicySpec> = {
+    const policies: Record<string, NetworkPolicySpec> = {
       'default-deny': { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
       'allow-tenant': { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: tenantPeers }], egress: [{ to: tenantPeers }] },
       'allow-ingress-gateway': {
@@ -123,7 +114,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
         policyTypes: ['Egress'],
         egress: [{
           to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-          ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
+          ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
         }],
       },
       'allow-istiod': {
@@ -131,7 +122,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
         policyTypes: ['Egress'],
         egress: [{
           to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.istioNamespace } }, podSelector: { matchLabels: { app: 'istiod' } } }],
-          ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(15012) }],
+          ports: [{ protocol: 'TCP', port: 15012 }],
         }],
       },
     };
@@ -141,12 +132,12 @@ export function renderTenant(input: RenderInput): RenderOutput {
         policyTypes: ['Egress'],
         egress: spec.builds.egress.map((r) => ({
           to: [{ ipBlock: { cidr: r.cidr } }],
-          ports: r.ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
+          ports: r.ports.map((p) => ({ protocol: 'TCP', port: p })),
         })),
       };
     }
     for (const [policy, policySpec] of Object.entries(policies)) {
-      add(`netpol-${policy}-${ns}`, k8s.KubeNetworkPolicy.manifest({ metadata: meta(`aerogrid-${policy}`), spec: policySpec }));
+      add(`netpol-${policy}-${ns}`, kube<{ metadata: V1ObjectMeta; spec: NetworkPolicySpec }>('networking.k8s.io/v1', 'NetworkPolicy', { metadata: meta(`aerogrid-${policy}`), spec: policySpec }));
     }
 
     add(`peerauthentication-${ns}`, PeerAuthentication.manifest({

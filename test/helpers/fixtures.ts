@@ -7,7 +7,9 @@ import { parse, parseAllDocuments } from 'yaml';
 import { PlatformSettings } from '../../src/api/platform.js';
 import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+import { ROOT } from '../../scripts/lib/net.js';
+
+export { ROOT };
 
 export function readYaml<T = KubeObject>(path: string): T {
   return parse(readFileSync(resolve(ROOT, path), 'utf8')) as T;

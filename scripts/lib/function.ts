@@ -1,12 +1,13 @@
 // Spawns the real function process (bin/aerogrid-function.js) and talks to it with the
 // gRPC client generated from Crossplane's upstream run_function.proto (the SDK's bindings).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+import { ROOT, freePort } from './net.js';
+
+export { ROOT, freePort };
 const BIN = resolve(ROOT, 'bin', 'aerogrid-function.js');
 
 export interface FunctionProcess {
@@ -16,17 +17,6 @@ export interface FunctionProcess {
   logs: () => string;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 /** Starts the function and resolves once it logs that it is serving (or rejects with its output). */

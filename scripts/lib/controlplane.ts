@@ -10,8 +10,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './fixtures.js';
-import { freePort } from './server.js';
+import { ROOT, freePort } from './net.js';
 
 export interface ControlPlane {
   kubeconfig: string;
@@ -38,7 +37,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`${what} not ready after ${timeoutMs} ms:\n${logs().slice(-3000)}`);
 }
 
-export async function startControlPlane(): Promise<ControlPlane> {
+/**
+ * The controllers that make sense without a kubelet: default ServiceAccounts, quota status,
+ * namespace deletion and garbage collection. Job, Deployment and ReplicaSet controllers stay
+ * off: with no container runtime their status is played by whoever drives the control plane.
+ */
+const CONTROLLERS = 'serviceaccount,serviceaccount-token,resourcequota,namespace,garbage-collector';
+
+export async function startControlPlane(opts: { controllers?: boolean } = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
   // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
   openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aerogrid-test-ca');
@@ -88,6 +94,13 @@ current-context: aerogrid
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
   await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, () => logs);
+  if (opts.controllers) {
+    run(toolPath('kube-controller-manager'), [
+      `--kubeconfig=${kubeconfig}`, `--controllers=${CONTROLLERS}`, '--service-account-private-key-file=sa.key', '--root-ca-file=ca.crt',
+      '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--v=0',
+    ]);
+    await waitFor('kube-controller-manager', async () => kubectl('get', 'serviceaccount', 'default', '-n', 'default').status === 0, 60000, () => logs);
+  }
   return {
     kubeconfig,
     kubectl,
