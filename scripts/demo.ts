@@ -55,11 +55,7 @@ async function main(): Promise<void> {
   const appliedAt = Date.now();
   must(cp.apply([app]));
   const appRef: XrRef = { kind: 'App', name: 'hello', namespace: 'acme-dev' };
-  const appOutcome = await until('App hello Ready', async () => {
-    const o = await composer.reconcile(appRef);
-    playKubelet(cp!, o);
-    return o;
-  }, (o) => o.status.phase === 'Ready');
+  await until('App hello Ready', () => composer.reconcile(appRef), (o) => o.status.phase === 'Ready', (o) => playKubelet(cp!, o));
   // One more pass, as Crossplane would: status now records the build, so the Job is let go.
   const settled = await composer.reconcile(appRef);
   // And once more for the Tenant, whose status now counts the App.
@@ -76,11 +72,10 @@ async function main(): Promise<void> {
   printTree('App/acme-dev/hello', settled);
   console.log(`\nbuild Job and build context after Ready: ${'job' in settled.composed ? 'still desired' : 'released (the same source is never built again)'}`);
   console.log(`timings: tools ${((toolsDone - started) / 1000).toFixed(1)}s, control plane up ${((upDone - toolsDone) / 1000).toFixed(1)}s, App applied → Ready ${((readyAt - appliedAt) / 1000).toFixed(1)}s (the build and rollout simulated), total ${elapsed()}`);
-  void appOutcome;
 }
 
 /** Reconciles until done(), as Crossplane's requeue would, printing each change of phase. */
-async function until(what: string, step: () => Promise<Outcome>, done: (o: Outcome) => boolean): Promise<Outcome> {
+async function until(what: string, step: () => Promise<Outcome>, done: (o: Outcome) => boolean, between?: (o: Outcome) => void): Promise<Outcome> {
   let last = '';
   for (let i = 0; i < 40; i++) {
     const o = await step();
@@ -89,6 +84,7 @@ async function until(what: string, step: () => Promise<Outcome>, done: (o: Outco
     if (line !== last) say(`  ${what.split(' ').slice(0, 2).join(' ')} → ${line}`);
     last = line;
     if (done(o)) return o;
+    between?.(o);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${what}: not reached after 40 reconciles (last: ${last})`);
@@ -122,7 +118,7 @@ function playKubelet(cp: ControlPlane, o: Outcome): void {
 
 function printTree(root: string, o: Outcome): void {
   console.log(root);
-  const entries = Object.values(o.composed).sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
+  const entries = Object.values(o.composed).sort((a, b) => `${a.namespace ?? ''}/${a.kind}/${a.name}`.localeCompare(`${b.namespace ?? ''}/${b.kind}/${b.name}`));
   entries.forEach((r, i) => {
     console.log(`${i === entries.length - 1 ? '└─' : '├─'} ${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}${r.ready ? '' : '  (not ready)'}`);
   });

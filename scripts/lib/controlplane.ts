@@ -42,7 +42,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
  * namespace deletion and garbage collection. Job, Deployment and ReplicaSet controllers stay
  * off: with no container runtime their status is played by whoever drives the control plane.
  */
-const CONTROLLERS = 'serviceaccount,serviceaccount-token,resourcequota,namespace,garbage-collector';
+const CONTROLLERS = [
+  'serviceaccount-controller', 'serviceaccount-token-controller', 'root-ca-certificate-publisher-controller',
+  'resourcequota-controller', 'namespace-controller', 'garbage-collector-controller', 'clusterrole-aggregation-controller',
+].join(',');
 
 export async function startControlPlane(opts: { controllers?: boolean } = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
