@@ -4,6 +4,7 @@
 #
 #   scripts/tools.sh [kube-apiserver|kube-controller-manager|kubectl|etcd|all]   build what is missing
 #   scripts/tools.sh path TOOL                            print the cached binary's path
+#   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
@@ -13,6 +14,7 @@ set -euo pipefail
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
+ARGOCD_VERSION="${ARGOCD_VERSION:-v2.14.21}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 
 say() { echo "tools: $*" >&2; }
@@ -80,10 +82,29 @@ build_etcd() {
   mv "$out/v3" "$out/etcd"
 }
 
+# Debian's Lua 5.1: Argo CD runs health checks with Lua 5.1 semantics.
+install_lua() {
+  command -v lua5.1 >/dev/null && { say "lua5.1: installed"; return; }
+  command -v apt-get >/dev/null || die "lua5.1 is required (Debian package lua5.1)"
+  say "installing Debian's lua5.1"
+  apt-get install -y -qq lua5.1 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq lua5.1 >/dev/null; } || die "cannot install lua5.1"
+}
+
+# Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
+argocd_crds() {
+  need_go
+  local dir
+  dir=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v2@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$dir/manifests/crds" ] || die "cannot download github.com/argoproj/argo-cd/v2@$ARGOCD_VERSION from the Go module proxy"
+  echo "$dir/manifests/crds"
+}
+
 case "${1:-all}" in
   path) bin_path "${2:?tool name}" ;;
   kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
   etcd) build_etcd ;;
-  all) build_etcd; build_kubernetes ;;
-  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|path TOOL]" ;;
+  lua) install_lua ;;
+  argocd-crds) argocd_crds ;;
+  all) build_etcd; build_kubernetes; install_lua; argocd_crds >/dev/null ;;
+  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|lua|argocd-crds|path TOOL]" ;;
 esac

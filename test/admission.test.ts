@@ -4,11 +4,12 @@
 // objects against Istio's own CRDs), Pod Security, the RBAC matrix, and the Tenant
 // deletion policy. Crossplane core cannot be built here (see test/helpers/apiserver.ts):
 // this test plays its part, applying what the function rendered, and says so.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { runFunction } from '../src/functions/fn.js';
 import { startControlPlane, type ControlPlane } from '../scripts/lib/controlplane.js';
-import { compositionInput, dist, installAerogrid, must } from '../scripts/lib/install.js';
+import { compositionInput, dist, installAerogrid, installCrds, must } from '../scripts/lib/install.js';
 import { ROOT, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -200,5 +201,24 @@ describe('a Tenant that still has Apps is protected from deletion', () => {
     expect(refused.stderr).toContain('tenant acme still has 1 App(s); delete them first, or annotate the Tenant platform.aerogrid.io/allow-delete=true');
     ok(cp.kubectl('annotate', 'tenant', 'acme', 'platform.aerogrid.io/allow-delete=true'));
     ok(cp.kubectl('delete', 'tenant', 'acme', '--dry-run=server'));
+  });
+});
+
+describe('dist/argocd/ against Argo CD\'s own CRDs', () => {
+  test('the projects, the app-of-apps, the ApplicationSet and the argocd-cm entries are admitted', () => {
+    const crdDir = execFileSync('bash', [`${ROOT}/scripts/tools.sh`, 'argocd-crds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const crds = ['application-crd.yaml', 'applicationset-crd.yaml', 'appproject-crd.yaml'].flatMap((f) => parseAllDocuments(readFileSync(`${crdDir}/${f}`, 'utf8')).map((d) => d.toJS()));
+    installCrds(cp, crds);
+    ok(cp.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }]));
+    // Everything but the pkg.crossplane.io Function and Configuration, whose CRDs come with
+    // Crossplane core (not available here).
+    const objects = ['projects.yaml', 'root.yaml', 'apps/platform.yaml', 'apps/tenants.yaml', 'argocd-cm.yaml', 'platform/rbac.yaml', 'platform/protection.yaml']
+      .flatMap((f) => dist(`argocd/${f}`));
+    const r = ok(cp.apply(objects, '--dry-run=server'));
+    expect(r.stdout.split('\n').filter((l) => l.includes('serverside-applied')).length).toBe(objects.length);
+    // Fields the CRD schemas do not know would be pruned: what the server kept is what we wrote.
+    const set = JSON.parse(ok(cp.apply([dist('argocd/apps/tenants.yaml')[0]], '--dry-run=server', '-o', 'json')).stdout);
+    expect(set.spec.template.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
+    expect(set.spec.generators[0].git.directories).toEqual([{ path: 'tenants/*' }]);
   });
 });

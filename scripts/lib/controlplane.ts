@@ -93,8 +93,8 @@ current-context: aerogrid
 `);
   const kubectlBin = toolPath('kubectl');
   const kubectl = (...args: string[]) => {
-    const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60000 });
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20 });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
   };
   await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, () => logs);
   if (opts.controllers) {
@@ -109,9 +109,9 @@ current-context: aerogrid
     kubectl,
     apply(objects: unknown[], ...args: string[]) {
       const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'aerogrid-test', '-f', '-', ...args], {
-        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), encoding: 'utf8', timeout: 60000,
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20,
       });
-      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
     },
     async stop() {
       for (const c of children.reverse()) {

@@ -1,7 +1,7 @@
 // Installs aerogrid into a control plane: Istio's CRDs, the CRDs of our XRDs (derived as
 // Crossplane would derive them), the function's input CRD, the aggregated ClusterRole and
 // the Tenant deletion policy, all from dist/.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './net.js';
@@ -24,9 +24,25 @@ export function installAerogrid(cp: ControlPlane): void {
     xrdToCrd(dist('configuration/apis/apps/definition.yaml')[0]),
     ...dist('function/input/fn.platform.aerogrid.io_platformsettings.yaml'),
   ];
-  must(cp.apply(crds));
-  must(cp.kubectl('wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)));
+  installCrds(cp, crds);
   must(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
+}
+
+/** Applies CRDs and waits until the API server serves them (Established). */
+export function installCrds(cp: ControlPlane, crds: Obj[]): void {
+  must(cp.apply(crds));
+  const names = crds.map((c) => c.metadata.name as string);
+  const deadline = Date.now() + 60_000;
+  // Polled rather than `kubectl wait`, which errors while a new CRD's status.conditions is still null.
+  for (;;) {
+    const items: Obj[] = JSON.parse(must(cp.kubectl('get', 'crd', ...names, '-o', 'json')).stdout).items;
+    const pending = items
+      .filter((crd) => !(crd.status?.conditions ?? []).some((c: Obj) => c.type === 'Established' && c.status === 'True'))
+      .map((crd) => crd.metadata.name);
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`CRDs not established after 60 s: ${pending.join(', ')}`);
+    spawnSync('sleep', ['0.2']);
+  }
 }
 
 /** The settings every Composition passes to the function. */

@@ -84,5 +84,11 @@ export const PlatformFile = z.strictObject({
     version: patterned('packages.version', '^v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$', 'a semantic version such as v0.1.0', 'Package version.', 64),
   }),
   settings: PlatformSettings,
+  gitops: z.strictObject({
+    repoURL: z.string().min(1).max(512).meta({ description: 'The Git repository Argo CD syncs from.' }),
+    targetRevision: z.string().min(1).max(256).default('HEAD'),
+    tenantsPath: z.string().min(1).max(256).default('tenants').meta({ description: 'One directory per tenant: tenant.yaml and apps/.' }),
+    argocdNamespace: dnsLabel('gitops.argocdNamespace', 63, 'Where Argo CD runs.').default('argocd'),
+  }),
 });
 export type PlatformFile = z.infer<typeof PlatformFile>;

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { PlatformFile } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { App, Tenant } from './apis.js';
+import { argocdFiles } from './argocd.js';
 import type { CompositeApi, Flavour } from './composite.js';
 import {
   clusterRole, configurationMeta, functionDockerfile, functionMeta, functionName, inputCrd, tenantDeletionPolicy,
@@ -55,5 +56,6 @@ export function synthesize(file: PlatformFile): Map<string, string> {
   out.set('function/Dockerfile', functionDockerfile());
   out.set('rbac/clusterrole.yaml', toYaml([clusterRole()]));
   out.set('protection/tenant-deletion.yaml', toYaml(tenantDeletionPolicy()));
+  for (const [path, docs] of argocdFiles(file)) out.set(path, toYaml(docs));
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

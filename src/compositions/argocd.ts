@@ -1,0 +1,132 @@
+// dist/argocd/: what makes aerogrid work under Argo CD the first time.
+//
+// - Two AppProjects: the platform's (packages, RBAC, policies) and the tenants' (only Tenant and App).
+// - An app-of-apps, `aerogrid`, whose children are ordered by sync wave: the platform Application
+//   first; the tenants ApplicationSet only once the platform is Healthy, so that no Tenant or App
+//   is dry-run before its CRD exists. The platform installs the Function before the Configuration.
+// - argocd-cm entries: annotation tracking (no tracking label copied onto XRs and their composed
+//   resources) and Lua health checks that tell the truth about Tenants, Apps and packages.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlatformFile } from '../api/platform.js';
+import { GROUP } from '../functions/resources.js';
+import { clusterRole, tenantDeletionPolicy } from './packages.js';
+
+const HEALTH_DIR = join(import.meta.dirname, '..', 'gitops', 'health');
+const health = (name: string) => readFileSync(join(HEALTH_DIR, `${name}.lua`), 'utf8');
+const wave = (n: number) => ({ 'argocd.argoproj.io/sync-wave': String(n) });
+
+const PLATFORM_PROJECT = 'aerogrid-platform';
+const TENANTS_PROJECT = 'aerogrid-tenants';
+const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
+  const { gitops, packages } = file;
+  const ns = gitops.argocdNamespace;
+  const source = (path: string) => ({ repoURL: gitops.repoURL, targetRevision: gitops.targetRevision, path });
+  const out = new Map<string, unknown[]>();
+
+  out.set('argocd/projects.yaml', [
+    {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: PLATFORM_PROJECT, namespace: ns },
+      spec: {
+        description: 'The aerogrid platform: Crossplane packages, the aggregated ClusterRole, admission policies.',
+        sourceRepos: [gitops.repoURL],
+        destinations: [{ server: IN_CLUSTER, namespace: '*' }],
+        clusterResourceWhitelist: [
+          { group: 'pkg.crossplane.io', kind: 'Function' }, { group: 'pkg.crossplane.io', kind: 'Configuration' },
+          { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+          { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+          { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
+        ],
+        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'ApplicationSet' }],
+      },
+    },
+    {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: TENANTS_PROJECT, namespace: ns },
+      spec: {
+        description: 'Tenants and their Apps: nothing else can be synced from a tenant directory.',
+        sourceRepos: [gitops.repoURL],
+        destinations: [{ server: IN_CLUSTER, namespace: '*' }],
+        clusterResourceWhitelist: [{ group: GROUP, kind: 'Tenant' }],
+        namespaceResourceWhitelist: [{ group: GROUP, kind: 'App' }],
+      },
+    },
+  ]);
+
+  const syncPolicy = (extra: string[]) => ({
+    automated: { prune: true, selfHeal: true },
+    syncOptions: ['ServerSideApply=true', ...extra],
+    retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+  });
+
+  out.set('argocd/root.yaml', [{
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'aerogrid', namespace: ns },
+    spec: {
+      project: PLATFORM_PROJECT,
+      source: source('dist/argocd/apps'),
+      destination: { server: IN_CLUSTER, namespace: ns },
+      syncPolicy: syncPolicy([]),
+    },
+  }]);
+
+  out.set('argocd/apps/platform.yaml', [{
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'aerogrid-platform', namespace: ns, annotations: wave(0) },
+    spec: {
+      project: PLATFORM_PROJECT,
+      source: source('dist/argocd/platform'),
+      destination: { server: IN_CLUSTER, namespace: 'crossplane-system' },
+      syncPolicy: syncPolicy([]),
+    },
+  }]);
+
+  out.set('argocd/apps/tenants.yaml', [{
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', metadata: { name: 'aerogrid-tenants', namespace: ns, annotations: wave(1) },
+    spec: {
+      goTemplate: true,
+      goTemplateOptions: ['missingkey=error'],
+      generators: [{ git: { repoURL: gitops.repoURL, revision: gitops.targetRevision, directories: [{ path: `${gitops.tenantsPath}/*` }] } }],
+      template: {
+        metadata: { name: 'tenant-{{.path.basename}}', labels: { 'platform.aerogrid.io/tenant': '{{.path.basename}}' } },
+        spec: {
+          project: TENANTS_PROJECT,
+          source: { repoURL: gitops.repoURL, targetRevision: gitops.targetRevision, path: '{{.path.path}}', directory: { recurse: true } },
+          destination: { server: IN_CLUSTER },
+          // Apps carry their source files: client-side apply's last-applied annotation would
+          // overflow the 256 KiB annotation limit, so everything is applied server-side.
+          syncPolicy: syncPolicy(['CreateNamespace=false']),
+        },
+      },
+    },
+  }]);
+
+  out.set('argocd/platform/function.yaml', [{
+    apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name: 'aerogrid-function-aerogrid', annotations: wave(0) },
+    spec: { package: `${packages.function}:${packages.version}` },
+  }]);
+  out.set('argocd/platform/configuration.yaml', [{
+    apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name: 'aerogrid', annotations: wave(1) },
+    spec: { package: `${packages.configuration}:${packages.version}` },
+  }]);
+  out.set('argocd/platform/rbac.yaml', [clusterRole()]);
+  out.set('argocd/platform/protection.yaml', tenantDeletionPolicy());
+
+  const appHealth = health('app');
+  const tenantHealth = health('tenant');
+  const packageHealth = health('package');
+  out.set('argocd/argocd-cm.yaml', [{
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: 'argocd-cm', namespace: ns, labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' } },
+    data: {
+      'application.resourceTrackingMethod': 'annotation',
+      [`resource.customizations.health.${GROUP}_App`]: appHealth,
+      [`resource.customizations.health.${GROUP}_XApp`]: appHealth,
+      [`resource.customizations.health.${GROUP}_Tenant`]: tenantHealth,
+      [`resource.customizations.health.${GROUP}_XTenant`]: tenantHealth,
+      'resource.customizations.health.pkg.crossplane.io_Function': packageHealth,
+      'resource.customizations.health.pkg.crossplane.io_Configuration': packageHealth,
+      'resource.customizations.health.argoproj.io_Application': health('application'),
+    },
+  }]);
+  return out;
+}
