@@ -10,6 +10,8 @@ import { ROOT, freePort } from '../scripts/lib/function.js';
 import { CASES } from './requests.js';
 
 const REQUESTS = Number(process.argv[2] ?? 3000);
+/** Optional: a comma-separated subset of the cases, for a quick look (RESULTS.md wants all). */
+const ONLY = process.argv[3]?.split(',');
 const CONCURRENCY = [1, 8, 32];
 const ROUNDS = 2;
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -50,7 +52,7 @@ const mean = (xs: { p50: number; p99: number; rps: number }[]) => ({
   p99: xs.reduce((s, x) => s + x.p99, 0) / xs.length,
   rps: xs.reduce((s, x) => s + x.rps, 0) / xs.length,
 });
-for (const name of Object.keys(CASES)) {
+for (const name of Object.keys(CASES).filter((n) => !ONLY || ONLY.includes(n))) {
   for (const c of CONCURRENCY) {
     const b: { p50: number; p99: number; rps: number }[] = [];
     const a: typeof b = [];
@@ -65,6 +67,7 @@ for (const name of Object.keys(CASES)) {
   }
 }
 for (const t of [baseline, aerogrid]) t.child.kill('SIGTERM');
+if (ONLY) process.exit(0);
 
 const ms = (us: number) => (us / 1000).toFixed(2);
 const row = (r: Row) => `| ${r.case} | ${r.c} | ${r.base.rps.toFixed(0)} | ${ms(r.base.p50)} | ${ms(r.base.p99)} | ${r.aero.rps.toFixed(0)} | ${ms(r.aero.p50)} | ${ms(r.aero.p99)} | **${(r.aero.rps / r.base.rps).toFixed(2)}** | ${r.rssBase} / ${r.rssAero} |`;
