@@ -100,5 +100,15 @@ ${rows.map(row).join('\n')}
 - App at concurrency 8: p99 ≤ 5 ms — ${ms(app8.aero.p99)} ms, ${verdict(app8.aero.p99 <= 5000)}; ≥ 50% of the baseline's
   throughput — ${(app8.aero.rps / app8.base.rps).toFixed(2)}, ${verdict(app8.aero.rps / app8.base.rps >= 0.5)}.
 `;
-writeFileSync(join(ROOT, 'bench/RESULTS.md'), report);
+// Keep what other measurements recorded below the marker (the control-plane timings).
+const MARKER = '<!-- end of make bench -->';
+const previous = (() => {
+  try {
+    return readFileSync(join(ROOT, 'bench/RESULTS.md'), 'utf8');
+  } catch {
+    return '';
+  }
+})();
+const kept = previous.includes(MARKER) ? previous.slice(previous.indexOf(MARKER) + MARKER.length) : '\n';
+writeFileSync(join(ROOT, 'bench/RESULTS.md'), `${report}\n${MARKER}${kept}`);
 console.log(`\nwrote bench/RESULTS.md`);

@@ -22,7 +22,7 @@ Flags (each has an environment twin):
   -h, --help                     this text
 `;
 
-export function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'help' {
+function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,

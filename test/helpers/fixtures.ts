@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { PlatformSettings } from '../../src/api/platform.js';
 import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
 
@@ -13,10 +13,6 @@ export { ROOT };
 
 export function readYaml<T = KubeObject>(path: string): T {
   return parse(readFileSync(resolve(ROOT, path), 'utf8')) as T;
-}
-
-export function readYamlDocs<T = KubeObject>(path: string): T[] {
-  return parseAllDocuments(readFileSync(resolve(ROOT, path), 'utf8')).map((d) => d.toJS() as T);
 }
 
 export const platformInput = (): Record<string, unknown> => ({
