@@ -15,6 +15,8 @@ import { clusterRole, tenantDeletionPolicy } from './packages.js';
 const HEALTH_DIR = join(import.meta.dirname, '..', 'gitops', 'health');
 const health = (name: string) => readFileSync(join(HEALTH_DIR, `${name}.lua`), 'utf8');
 const wave = (n: number) => ({ 'argocd.argoproj.io/sync-wave': String(n) });
+/** Crossplane's package CRDs may not exist yet when Argo CD first dry-runs the platform. */
+const packageSync = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 
 const PLATFORM_PROJECT = 'aerogrid-platform';
 const TENANTS_PROJECT = 'aerogrid-tenants';
@@ -94,18 +96,20 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
           destination: { server: IN_CLUSTER },
           // Apps carry their source files: client-side apply's last-applied annotation would
           // overflow the 256 KiB annotation limit, so everything is applied server-side.
-          syncPolicy: syncPolicy(['CreateNamespace=false']),
+          // Pruning a Tenant deletes its namespaces: prune last, after its Apps, so that the
+          // deletion policy sees them gone (it refuses a Tenant that still counts Apps).
+          syncPolicy: syncPolicy(['CreateNamespace=false', 'PruneLast=true']),
         },
       },
     },
   }]);
 
   out.set('argocd/platform/function.yaml', [{
-    apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name: 'aerogrid-function-aerogrid', annotations: wave(0) },
+    apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name: 'aerogrid-function-aerogrid', annotations: { ...wave(0), ...packageSync } },
     spec: { package: `${packages.function}:${packages.version}` },
   }]);
   out.set('argocd/platform/configuration.yaml', [{
-    apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name: 'aerogrid', annotations: wave(1) },
+    apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name: 'aerogrid', annotations: { ...wave(1), ...packageSync } },
     spec: { package: `${packages.configuration}:${packages.version}` },
   }]);
   out.set('argocd/platform/rbac.yaml', [clusterRole()]);
