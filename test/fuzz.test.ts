@@ -88,11 +88,12 @@ test(`${TOTAL} fuzzed requests: each answered validly, the process stays up, mem
   expect(fn.child.exitCode).toBeNull();
   expect(fatal).toBeGreaterThan(TOTAL / 10);
   expect(rendered).toBeGreaterThan(TOTAL / 10);
-  // Bounded: V8 grows its heap in steps and gives some back, so RSS saw-tooths. What must not
-  // happen is a climb: the peak of the second half stays within 64 MiB of the first half's
-  // (after warm-up), and the process stays under 512 MiB throughout.
+  // Bounded: V8 grows its heap in steps and gives some back, so RSS saw-tooths (peaks move by
+  // ~60 MiB run to run). What must not happen is a climb: the peak of the second half stays
+  // within 128 MiB of the first half's (after warm-up), and the process under 512 MiB. Keeping
+  // the requests would cost far more: about a thousand of them carry a 1 MiB string.
   const firstHalfPeak = Math.max(...samples.slice(2, 6));
   const secondHalfPeak = Math.max(...samples.slice(6));
-  expect(secondHalfPeak).toBeLessThan(firstHalfPeak + 64);
+  expect(secondHalfPeak).toBeLessThan(firstHalfPeak + 128);
   expect(Math.max(...samples, rssEnd / 1024)).toBeLessThan(512);
 }, 300_000);
