@@ -115,8 +115,8 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
   out.set('argocd/platform/rbac.yaml', [clusterRole()]);
   out.set('argocd/platform/protection.yaml', tenantDeletionPolicy());
 
-  const appHealth = health('app');
-  const tenantHealth = health('tenant');
+  const appHealth = health('composite-prelude') + health('app');
+  const tenantHealth = health('composite-prelude') + health('tenant');
   const packageHealth = health('package');
   out.set('argocd/argocd-cm.yaml', [{
     apiVersion: 'v1', kind: 'ConfigMap',
