@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { parse } from 'yaml';
-import { PlatformSettings } from '../../src/api/platform.js';
 import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
 
 import { ROOT } from '../../scripts/lib/net.js';
@@ -21,7 +20,6 @@ export const platformInput = (): Record<string, unknown> => ({
   ...readYaml<{ settings: Record<string, unknown> }>('platform.yaml').settings,
 });
 
-export const settings = () => PlatformSettings.parse(readYaml<{ settings: unknown }>('platform.yaml').settings);
 
 export const exampleTenant = () => readYaml('examples/tenant.yaml');
 export const exampleApp = () => readYaml('examples/app.yaml');
