@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse, parseAllDocuments } from 'yaml';
 import { runFunction } from '../src/functions/fn.js';
+import { Severity } from '@crossplane-org/function-sdk-typescript';
+import { applyComposed, settle } from '../scripts/lib/composer.js';
 import { startControlPlane, type ControlPlane } from '../scripts/lib/controlplane.js';
 import { compositionInput, dist, installAerogrid, installCrds, must } from '../scripts/lib/install.js';
 import { ROOT, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
@@ -17,37 +19,12 @@ let cp: ControlPlane;
 
 const ok = must;
 
-/** Renders an XR the way Crossplane would call the function, fetching required resources from the API server. */
+/** Renders an XR the way Crossplane calls the function, with required resources from the API server. */
 async function renderLive(composite: Obj, observed: Record<string, Obj> = {}): Promise<Obj[]> {
-  let required: Record<string, Obj[]> = {};
-  for (let i = 0; i < 5; i++) {
-    const { response } = runFunction(request({ composite, required, observed }));
-    const fatal = response.results.find((r) => r.severity === 1);
-    if (fatal) throw new Error(fatal.message);
-    const selectors = response.requirements?.resources ?? {};
-    const next: Record<string, Obj[]> = {};
-    for (const [key, s] of Object.entries(selectors)) {
-      const args = ['get', `${s.kind}.${s.apiVersion.includes('/') ? s.apiVersion.split('/')[0] : ''}`.replace(/\.$/, ''), '-o', 'json'];
-      if (s.namespace) args.push('-n', s.namespace);
-      if (s.matchName) args.splice(2, 0, s.matchName);
-      const r = cp.kubectl(...args, '--ignore-not-found');
-      const body = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
-      next[key] = body ? (body.items ?? [body]) : [];
-    }
-    if (JSON.stringify(Object.keys(next)) === JSON.stringify(Object.keys(required))) {
-      return Object.values(response.desired!.resources).map((r) => r.resource as Obj);
-    }
-    required = next;
-  }
-  throw new Error('requirements did not settle');
-}
-
-/** Applies composed objects as Crossplane would end up with them: namespaces before what lives in them. */
-function applyComposed(objects: Obj[]) {
-  const namespaces = objects.filter((o) => o.kind === 'Namespace');
-  const first = namespaces.length ? ok(cp.apply(namespaces)).stdout : '';
-  const rest = ok(cp.apply(objects.filter((o) => o.kind !== 'Namespace')));
-  return { ...rest, stdout: first + rest.stdout };
+  const response = await settle(cp, async (required) => runFunction(request({ composite, required, observed })).response);
+  const fatal = response.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
+  if (fatal) throw new Error(fatal.message);
+  return Object.values(response.desired!.resources).map((r) => r.resource as Obj);
 }
 
 beforeAll(async () => {
@@ -99,19 +76,19 @@ describe('what the function renders is admitted by the API server', () => {
   
   test('every Tenant object, Istio policies included', async () => {
     const tenantObjects = await renderLive(exampleTenant());
-    const r = applyComposed(tenantObjects);
+    const r = applyComposed(cp, tenantObjects);
     expect(r.stdout.split('\n').filter((l) => l.includes('serverside-applied')).length).toBe(tenantObjects.length);
     // A second tenant, for the isolation checks below.
     const globex = { ...exampleTenant(), metadata: { name: 'globex' }, spec: { ...(exampleTenant().spec as Obj), groups: { admin: ['globex-admins'] } } };
     ok(cp.apply([globex]));
-    applyComposed(await renderLive(globex));
+    applyComposed(cp, await renderLive(globex));
   });
 
   test('the function refuses a tenant whose namespace names collide with another tenant\'s, using the live namespace', async () => {
     // Tenant "solo" owns tenant-solo; a Tenant named "tenant" with suffix "solo" would derive the same name.
     const solo = { ...exampleTenant(), metadata: { name: 'solo' }, spec: { ...(exampleTenant().spec as Obj), namespaces: [], groups: { admin: ['solo-admins'] } } };
     ok(cp.apply([solo]));
-    applyComposed(await renderLive(solo));
+    applyComposed(cp, await renderLive(solo));
     const thief = { ...solo, metadata: { name: 'tenant' }, spec: { ...solo.spec, namespaces: ['solo'] } };
     await expect(renderLive(thief)).rejects.toThrow('spec.namespaces: namespace tenant-solo already belongs to tenant solo');
   });
@@ -122,7 +99,7 @@ describe('what the function renders is admitted by the API server', () => {
     ok(cp.apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'acme-dev' } }]));
     const building = await renderLive(exampleApp());
     const job = building.find((o) => o.kind === 'Job')!;
-    const r1 = applyComposed(building);
+    const r1 = applyComposed(cp, building);
     expect(r1.stdout).toContain(`job.batch/${job.metadata.name} serverside-applied`);
     // No kubelet runs the Job: mark it complete as the job controller would.
     ok(cp.kubectl('patch', 'job', job.metadata.name, '-n', 'acme-dev', '--subresource=status', '--type=merge', '-p',
@@ -131,7 +108,7 @@ describe('what the function renders is admitted by the API server', () => {
     const observedJob = JSON.parse(ok(cp.kubectl('get', 'job', job.metadata.name, '-n', 'acme-dev', '-o', 'json')).stdout);
     const deploying = await renderLive(exampleApp(), { job: observedJob });
     const deployment = deploying.find((o) => o.kind === 'Deployment')!;
-    applyComposed(deploying.filter((o) => o !== deployment));
+    applyComposed(cp, deploying.filter((o) => o !== deployment));
     // The namespace warns at restricted: the Kaniko Job draws warnings (it must run as root), the App none.
     const r2 = ok(cp.apply([deployment]));
     expect(r2.stdout).toContain('deployment.apps/hello serverside-applied');

@@ -29,60 +29,37 @@ export class Composer {
 
   constructor(private readonly cp: ControlPlane, private readonly client: FunctionRunnerServiceClient, private readonly input: Obj) {}
 
-  private get(ref: { apiVersion: string; kind: string; name?: string; namespace?: string }, extra: string[] = []): Obj | undefined {
-    const args = ['get', resourceArg(ref.apiVersion, ref.kind), ...(ref.name ? [ref.name] : []), '-o', 'json', '--ignore-not-found', ...extra];
-    if (ref.namespace) args.push('-n', ref.namespace);
-    const out = must(this.cp.kubectl(...args)).stdout.trim();
-    return out ? JSON.parse(out) : undefined;
-  }
-
   async reconcile(xr: XrRef): Promise<Outcome> {
     const id = `${xr.kind}/${xr.namespace ?? ''}/${xr.name}`;
     const refs = this.composed.get(id) ?? new Map<string, Ref>();
-    const composite = this.get({ apiVersion: 'platform.aerogrid.io/v1alpha1', ...xr });
+    const composite = get(this.cp, { apiVersion: 'platform.aerogrid.io/v1alpha1', ...xr });
     if (!composite) throw new Error(`${xr.kind} ${xr.name} not found`);
     const observed: Record<string, Obj> = {};
     for (const [key, ref] of refs) {
-      const o = this.get(ref);
+      const o = get(this.cp, ref);
       if (o) observed[key] = o;
     }
 
-    // Call, fetch what the function requires, call again, until it requires nothing new.
-    let required: Record<string, Obj[]> = {};
-    let rsp: RunFunctionResponse | undefined;
-    for (let i = 0; i < 5; i++) {
-      rsp = await call(this.client, RunFunctionRequest.fromPartial({
-        meta: { tag: `${id}#${i}`, capabilities: [] },
-        observed: {
-          composite: { resource: composite, connectionDetails: {} },
-          resources: Object.fromEntries(Object.entries(observed).map(([k, r]) => [k, { resource: r, connectionDetails: {} }])),
-        },
-        input: this.input,
-        requiredResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
-      }));
-      const wanted = rsp.requirements?.resources ?? {};
-      if (Object.keys(wanted).every((k) => k in required)) break;
-      required = {};
-      for (const [k, s] of Object.entries(wanted)) {
-        const found = s.matchName
-          ? this.get({ apiVersion: s.apiVersion, kind: s.kind, name: s.matchName, namespace: s.namespace })
-          : this.get({ apiVersion: s.apiVersion, kind: s.kind, namespace: s.namespace });
-        required[k] = found ? (found.items ?? [found]) : [];
-      }
-    }
+    const rsp = await settle(this.cp, (required) => call(this.client, RunFunctionRequest.fromPartial({
+      meta: { tag: id, capabilities: [] },
+      observed: {
+        composite: { resource: composite, connectionDetails: {} },
+        resources: Object.fromEntries(Object.entries(observed).map(([k, r]) => [k, { resource: r, connectionDetails: {} }])),
+      },
+      input: this.input,
+      requiredResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
+    })));
 
-    const fatal = rsp!.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
+    const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     if (fatal) {
       // Crossplane applies nothing from a FATAL response and reports it on the XR.
       this.patchStatus(xr, { conditions: [{ type: 'Synced', status: 'False', reason: 'ReconcileError', message: fatal, lastTransitionTime: now() }] });
       return { fatal, status: composite.status ?? {}, composed: {} };
     }
 
-    const desired = Object.entries(rsp!.desired!.resources);
+    const desired = Object.entries(rsp.desired!.resources);
     const objects = desired.map(([, r]) => r.resource as Obj);
-    const namespaces = objects.filter((o) => o.kind === 'Namespace');
-    if (namespaces.length) must(this.cp.apply(namespaces, '--force-conflicts', '--field-manager', 'apiextensions.crossplane.io/composed'));
-    must(this.cp.apply(objects.filter((o) => o.kind !== 'Namespace'), '--force-conflicts', '--field-manager', 'apiextensions.crossplane.io/composed'));
+    applyComposed(this.cp, objects, '--force-conflicts', '--field-manager', 'apiextensions.crossplane.io/composed');
 
     const next = new Map<string, Ref>(desired.map(([k, r]) => {
       const o = r.resource as Obj;
@@ -95,11 +72,11 @@ export class Composer {
     this.composed.set(id, next);
 
     const allReady = desired.every(([, r]) => r.ready === Ready.READY_TRUE);
-    const status = (rsp!.desired!.composite?.resource as Obj | undefined)?.status ?? {};
+    const status = (rsp.desired!.composite?.resource as Obj | undefined)?.status ?? {};
     const conditions = [
       { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: '', lastTransitionTime: now() },
       { type: 'Ready', status: allReady ? 'True' : 'False', reason: allReady ? 'Available' : 'Creating', message: '', lastTransitionTime: now() },
-      ...rsp!.conditions.map((c) => ({
+      ...rsp.conditions.map((c) => ({
         type: c.type, status: c.status === Status.STATUS_CONDITION_TRUE ? 'True' : c.status === Status.STATUS_CONDITION_FALSE ? 'False' : 'Unknown',
         reason: c.reason, message: c.message ?? '', lastTransitionTime: now(),
       })),
@@ -115,6 +92,40 @@ export class Composer {
     must(this.cp.kubectl('patch', resourceArg('platform.aerogrid.io/v1alpha1', xr.kind), xr.name, ...(xr.namespace ? ['-n', xr.namespace] : []),
       '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })));
   }
+}
+
+function get(cp: ControlPlane, ref: { apiVersion: string; kind: string; name?: string; namespace?: string }): Obj | undefined {
+  const args = ['get', resourceArg(ref.apiVersion, ref.kind), ...(ref.name ? [ref.name] : []), '-o', 'json', '--ignore-not-found'];
+  if (ref.namespace) args.push('-n', ref.namespace);
+  const out = must(cp.kubectl(...args)).stdout.trim();
+  return out ? JSON.parse(out) : undefined;
+}
+
+/**
+ * Calls the function, fetches from the API server what it requires, and calls again until it
+ * requires nothing new, as Crossplane does. `run` makes one call with the required resources.
+ */
+export async function settle(cp: ControlPlane, run: (required: Record<string, Obj[]>) => Promise<RunFunctionResponse>): Promise<RunFunctionResponse> {
+  let required: Record<string, Obj[]> = {};
+  for (let i = 0; i < 5; i++) {
+    const rsp = await run(required);
+    const wanted = rsp.requirements?.resources ?? {};
+    if (Object.keys(wanted).every((k) => k in required)) return rsp;
+    required = {};
+    for (const [k, s] of Object.entries(wanted)) {
+      const found = get(cp, { apiVersion: s.apiVersion, kind: s.kind, name: s.matchName, namespace: s.namespace });
+      required[k] = found ? (found.items ?? [found]) : [];
+    }
+  }
+  throw new Error('the function\'s requirements did not settle after 5 calls');
+}
+
+/** Applies composed objects as Crossplane ends up with them: namespaces before what lives in them. */
+export function applyComposed(cp: ControlPlane, objects: Obj[], ...args: string[]) {
+  const namespaces = objects.filter((o) => o.kind === 'Namespace');
+  const first = namespaces.length ? must(cp.apply(namespaces, ...args)).stdout : '';
+  const rest = must(cp.apply(objects.filter((o) => o.kind !== 'Namespace'), ...args));
+  return { ...rest, stdout: first + rest.stdout };
 }
 
 function now(): string {
