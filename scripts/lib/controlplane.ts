@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, freePort } from './net.js';
+import { authority, issue, openssl } from './pki.js';
 
 export interface ControlPlane {
   kubeconfig: string;
@@ -22,10 +23,6 @@ export interface ControlPlane {
 
 export function toolPath(tool: string): string {
   return execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', tool], { encoding: 'utf8' }).trim();
-}
-
-function openssl(cwd: string, ...args: string[]) {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logs: () => string): Promise<void> {
@@ -50,14 +47,10 @@ const CONTROLLERS = [
 export async function startControlPlane(opts: { controllers?: boolean } = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
   // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
-  openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aerogrid-test-ca');
-  const issue = (name: string, subj: string, ext: string) => {
-    openssl(dir, 'req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
-  };
-  issue('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  issue('admin', '/O=system:masters/CN=aerogrid-admin', 'extendedKeyUsage=clientAuth\n');
+  authority(dir, 'ca');
+  issue(dir, 'apiserver', 'ca', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  issue(dir, 'admin', 'ca', '/O=system:masters/CN=aerogrid-admin', 'extendedKeyUsage=clientAuth\n');
+  // The service-account signing key is RSA, the algorithm every Kubernetes version accepts.
   openssl(dir, 'genrsa', '-out', 'sa.key', '2048');
   openssl(dir, 'rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
 

@@ -14,17 +14,19 @@ export interface Pki {
   foreignClient: { cert: Buffer; key: Buffer };
 }
 
-function openssl(cwd: string, ...args: string[]): void {
+export function openssl(cwd: string, ...args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-function issue(dir: string, name: string, ca: string, subject: string, ext: string): void {
+/** Issues <name>.crt and <name>.key in dir, signed by <ca>.crt. */
+export function issue(dir: string, name: string, ca: string, subject: string, ext: string): void {
   openssl(dir, 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
   writeFileSync(join(dir, `${name}.ext`), ext);
   openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
 }
 
-function authority(dir: string, name: string): void {
+/** A self-signed CA, <name>.crt and <name>.key in dir. */
+export function authority(dir: string, name: string): void {
   openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
 }
 
