@@ -14,6 +14,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { fatalResponse, runFunction } from './fn.js';
+import { encodeResponse } from './wire.js';
 
 export const V1_SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
 export const V1BETA1_SERVICE = 'apiextensions.fn.proto.v1beta1.FunctionRunnerService';
@@ -52,7 +53,9 @@ function deserialize(bytes: Buffer): RunFunctionRequest | Undecodable {
   }
 }
 
-const V1_DEFINITION = { runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserialize } };
+const V1_DEFINITION = {
+  runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserialize, responseSerialize: encodeResponse },
+};
 
 /** v1beta1 is wire-identical to v1; only the service path differs. */
 export const FunctionRunnerServiceV1beta1 = {
