@@ -50,10 +50,12 @@ export class Composer {
       requiredResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
     })));
 
+    // Crossplane's conditions say which generation of the XR they describe.
+    const generation: number | undefined = composite.metadata?.generation;
     const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     if (fatal) {
       // Crossplane applies nothing from a FATAL response and reports it on the XR.
-      this.patchStatus(xr, { conditions: [{ type: 'Synced', status: 'False', reason: 'ReconcileError', message: fatal, lastTransitionTime: now() }] });
+      this.patchStatus(xr, { conditions: [{ type: 'Synced', status: 'False', reason: 'ReconcileError', message: fatal, lastTransitionTime: now(), observedGeneration: generation }] });
       return { fatal, status: composite.status ?? {}, composed: {} };
     }
 
@@ -74,11 +76,11 @@ export class Composer {
     const allReady = desired.every(([, r]) => r.ready === Ready.READY_TRUE);
     const status = (rsp.desired!.composite?.resource as Obj | undefined)?.status ?? {};
     const conditions = [
-      { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: '', lastTransitionTime: now() },
-      { type: 'Ready', status: allReady ? 'True' : 'False', reason: allReady ? 'Available' : 'Creating', message: '', lastTransitionTime: now() },
+      { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: '', lastTransitionTime: now(), observedGeneration: generation },
+      { type: 'Ready', status: allReady ? 'True' : 'False', reason: allReady ? 'Available' : 'Creating', message: '', lastTransitionTime: now(), observedGeneration: generation },
       ...rsp.conditions.map((c) => ({
         type: c.type, status: c.status === Status.STATUS_CONDITION_TRUE ? 'True' : c.status === Status.STATUS_CONDITION_FALSE ? 'False' : 'Unknown',
-        reason: c.reason, message: c.message ?? '', lastTransitionTime: now(),
+        reason: c.reason, message: c.message ?? '', lastTransitionTime: now(), observedGeneration: generation,
       })),
     ];
     this.patchStatus(xr, { ...status, conditions });

@@ -208,6 +208,7 @@ export const AppStatus = z
       })
       .optional()
       .meta({ description: 'The build for the current source.' }),
+    observedGeneration: z.number().int().optional().meta({ description: 'The metadata.generation of the App that this status describes.' }),
   })
   .meta({ description: 'Observed state, written by the aerogrid function.' });
 export type AppStatus = z.infer<typeof AppStatus>;

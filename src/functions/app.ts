@@ -44,8 +44,10 @@ export function renderApp(input: RenderInput): RenderOutput {
 
   const out = emptyOutput();
   const tenant = resolveTenant(input, out, namespace, legacy);
+  // Which generation of the App this status describes: `aerogrid push` waits for its own.
+  const generation = typeof composite.metadata?.generation === 'number' ? { observedGeneration: composite.metadata.generation } : {};
   if (!tenant) {
-    out.status = { phase: 'Pending', message: `waiting for the settings of the tenant that owns namespace ${namespace}` };
+    out.status = { phase: 'Pending', message: `waiting for the settings of the tenant that owns namespace ${namespace}`, ...generation };
     return out;
   }
   const groups = allowedGroups(spec, tenant.spec);
@@ -127,6 +129,7 @@ export function renderApp(input: RenderInput): RenderOutput {
     ...(image ? { image } : {}),
     ...(digest ? { sourceDigest: digest } : {}),
     ...(build ? { build: { digest: build.digest, job: build.job, phase: build.phase, ...(build.message ? { message: build.message } : {}) } } : {}),
+    ...generation,
   };
   out.conditions.push(...conditionsOf(build, spec.image, deployed, message));
   if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
