@@ -48,7 +48,7 @@ test('the viewer role grants no verb on secrets', () => {
   for (const role of byName('viewer')) expect(role.rules.filter((r) => r.resources.includes('secrets'))).toEqual([]);
 });
 
-test('admin manages Apps and everyday objects; operator works with pods, logs, exec, services, configmaps, Apps', () => {
+test('admin manages Apps and everyday objects; operator (the developers) pushes and deletes Apps and works with pods, logs, exec, services, configmaps', () => {
   for (const role of byName('admin')) {
     for (const v of ['create', 'update', 'delete']) expect(can(role, 'platform.aerogrid.io', 'apps', v)).toBe(true);
     for (const res of ['configmaps', 'secrets', 'services']) expect(can(role, '', res, 'create')).toBe(true);
@@ -57,8 +57,9 @@ test('admin manages Apps and everyday objects; operator works with pods, logs, e
     expect(can(role, '', 'pods/log', 'get')).toBe(true);
     expect(can(role, '', 'pods/exec', 'create')).toBe(true);
     expect(can(role, '', 'pods', 'delete')).toBe(true);
-    expect(can(role, 'platform.aerogrid.io', 'apps', 'patch')).toBe(true);
-    expect(can(role, 'platform.aerogrid.io', 'apps', 'create')).toBe(false);
+    for (const v of ['create', 'patch', 'delete']) expect(can(role, 'platform.aerogrid.io', 'apps', v)).toBe(true);
+    expect(can(role, '', 'secrets', 'create')).toBe(false);
+    expect(can(role, 'batch', 'jobs', 'create')).toBe(false);
     expect(can(role, '', 'secrets', 'get')).toBe(false);
     for (const res of ['services', 'configmaps', 'events']) expect(can(role, '', res, 'get')).toBe(true);
   }

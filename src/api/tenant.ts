@@ -83,7 +83,7 @@ export type TenantAuth = z.infer<typeof TenantAuth>;
 export const TenantGroups = z
   .object({
     admin: groupList('spec.groups.admin', 'Groups that administer the tenant: manage Apps and everyday namespaced objects.'),
-    operator: groupList('spec.groups.operator', 'Groups that operate Apps: pods, logs, exec, services, configmaps, events.').optional(),
+    operator: groupList('spec.groups.operator', 'Groups that develop and operate Apps: create, push and delete Apps; pods, logs, exec, services, configmaps, events. No Secrets.').optional(),
     viewer: groupList('spec.groups.viewer', 'Groups that read everything in the tenant except Secrets.').optional(),
   })
   .meta({ description: 'OIDC groups bound to the tenant roles, as they appear in the groups claim.' });

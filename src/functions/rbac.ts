@@ -27,9 +27,11 @@ const VISIBLE: PolicyRule[] = [
 
 export const TENANT_ROLES: Record<'admin' | 'operator' | 'viewer', PolicyRule[]> = {
   viewer: VISIBLE,
+  // The tenant's developers: they push, change and delete Apps (aerogrid push), and work
+  // with what runs, but cannot read Secrets or write anything that sets access.
   operator: [
     ...VISIBLE,
-    { apiGroups: ['platform.aerogrid.io'], resources: ['apps'], verbs: ['update', 'patch'] },
+    { apiGroups: ['platform.aerogrid.io'], resources: ['apps'], verbs: ['create', 'update', 'patch', 'delete'] },
     { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
     { apiGroups: [''], resources: ['pods/exec', 'pods/portforward'], verbs: ['create'] },
     { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['create', 'update', 'patch', 'delete'] },
