@@ -15,6 +15,7 @@ import { Composer, type Outcome, type XrRef } from './lib/composer.js';
 import { startControlPlane, type ControlPlane } from './lib/controlplane.js';
 import { FunctionRunnerServiceClient, mtlsCredentials, startFunction, type FunctionProcess } from './lib/function.js';
 import { compositionInput, installAerogrid, must } from './lib/install.js';
+import { playKubelet } from './lib/kubelet.js';
 import { ROOT } from './lib/net.js';
 import { makePki } from './lib/pki.js';
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   const appliedAt = Date.now();
   must(cp.apply([app]));
   const appRef: XrRef = { kind: 'App', name: 'hello', namespace: 'acme-dev' };
-  await until('App hello Ready', () => composer.reconcile(appRef), (o) => o.status.phase === 'Ready', (o) => playKubelet(cp!, o));
+  await until('App hello Ready', () => composer.reconcile(appRef), (o) => o.status.phase === 'Ready', (o) => playKubelet(cp!, o, simulated));
   // One more pass, as Crossplane would: status now records the build, so the Job is let go.
   const settled = await composer.reconcile(appRef);
   // And once more for the Tenant, whose status now counts the App.
@@ -88,32 +89,6 @@ async function until(what: string, step: () => Promise<Outcome>, done: (o: Outco
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${what}: not reached after 40 reconciles (last: ${last})`);
-}
-
-/** What a kubelet and the Job and Deployment controllers would report, played by hand. */
-function playKubelet(cp: ControlPlane, o: Outcome): void {
-  const job = o.composed.job;
-  if (job && !job.ready) {
-    simulated(`no container runtime here: marking build Job ${job.name} succeeded, as the Job controller would once Kaniko pushed the image`);
-    must(cp.kubectl('patch', 'job', job.name, '-n', job.namespace!, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: { startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:01:00Z', succeeded: 1, conditions: [
-        { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: '2026-01-01T00:01:00Z' },
-        { type: 'Complete', status: 'True', lastTransitionTime: '2026-01-01T00:01:00Z' },
-      ] },
-    })));
-  }
-  const deployment = o.composed.deployment;
-  if (deployment && !deployment.ready) {
-    const d = JSON.parse(must(cp.kubectl('get', 'deployment', deployment.name, '-n', deployment.namespace!, '-o', 'json')).stdout);
-    const replicas = d.spec.replicas ?? 1;
-    simulated(`no kubelet here: reporting Deployment ${deployment.name} available with ${replicas} ready replica(s) of ${d.spec.template.spec.containers[0].image.split('/').pop()}`);
-    must(cp.kubectl('patch', 'deployment', deployment.name, '-n', deployment.namespace!, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: {
-        observedGeneration: d.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas,
-        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', lastUpdateTime: '2026-01-01T00:02:00Z', lastTransitionTime: '2026-01-01T00:02:00Z' }],
-      },
-    })));
-  }
 }
 
 function printTree(root: string, o: Outcome): void {

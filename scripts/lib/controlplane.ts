@@ -18,6 +18,11 @@ export interface ControlPlane {
   kubectl(...args: string[]): { status: number; stdout: string; stderr: string };
   /** kubectl with standard input. */
   apply(objects: unknown[], ...args: string[]): { status: number; stdout: string; stderr: string };
+  /**
+   * A kubeconfig for a real user of this API server: a client certificate from its CA, with
+   * the user as CN and the groups as O, as a company's identity provider would issue them.
+   */
+  kubeconfigFor(user: string, groups: string[], namespace?: string): string;
   stop(): Promise<void>;
 }
 
@@ -76,14 +81,15 @@ export async function startControlPlane(opts: { controllers?: boolean } = {}): P
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
     '--service-cluster-ip-range=10.96.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
   ]);
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, `apiVersion: v1
+  const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
 kind: Config
 clusters: [{ name: aerogrid, cluster: { server: "https://127.0.0.1:${apiPort}", certificate-authority: ${join(dir, 'ca.crt')} } }]
-users: [{ name: admin, user: { client-certificate: ${join(dir, 'admin.crt')}, client-key: ${join(dir, 'admin.key')} } }]
-contexts: [{ name: aerogrid, context: { cluster: aerogrid, user: admin } }]
+users: [{ name: ${user}, user: { client-certificate: ${join(dir, `${user}.crt`)}, client-key: ${join(dir, `${user}.key`)} } }]
+contexts: [{ name: aerogrid, context: { cluster: aerogrid, user: ${user}${namespace ? `, namespace: ${namespace}` : ''} } }]
 current-context: aerogrid
 `);
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, 'admin');
   const kubectlBin = toolPath('kubectl');
   const kubectl = (...args: string[]) => {
     const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20 });
@@ -105,6 +111,13 @@ current-context: aerogrid
         input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20,
       });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
+    },
+    kubeconfigFor(user: string, groups: string[], namespace?: string) {
+      const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
+      issue(dir, user, 'ca', subject, 'extendedKeyUsage=clientAuth\n');
+      const file = join(dir, `kubeconfig-${user}`);
+      writeKubeconfig(file, user, namespace);
+      return file;
     },
     async stop() {
       for (const c of children.reverse()) {
