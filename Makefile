@@ -49,8 +49,10 @@ unit: deps tools
 ## test: every tier that runs on this machine.
 test: typecheck check-generated unit
 
-## bench: RunFunction throughput and latency against the SDK baseline (writes bench/RESULTS.md).
+## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz
+## (writes bench/RESULTS.md).
 bench: deps
+	bash scripts/tools.sh ghz
 	$(TSX) bench/function.ts
 
 ## function: run the function locally without TLS (for development).

@@ -19,3 +19,10 @@ export function benchRequest(name: string) {
   if (!make) throw new Error(`unknown case ${name}; one of ${Object.keys(CASES).join(', ')}`);
   return make();
 }
+
+/** What aerogrid must answer each case with: the benchmark checks it before and while it measures. */
+export const EXPECTED: Record<keyof typeof CASES, { kind: string; severity: 'Normal' | 'Fatal'; resources: number }> = {
+  dispatch: { kind: 'XDatabase', severity: 'Fatal', resources: 0 },
+  tenant: { kind: 'Tenant', severity: 'Normal', resources: 34 },
+  app: { kind: 'App', severity: 'Normal', resources: 7 },
+};

@@ -3,6 +3,7 @@
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
 #   scripts/tools.sh [kube-apiserver|kube-controller-manager|kubectl|etcd|all]   build what is missing
+#   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh path TOOL                            print the cached binary's path
 #   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
 #
@@ -15,6 +16,7 @@ set -euo pipefail
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 ARGOCD_VERSION="${ARGOCD_VERSION:-v2.14.21}"
+GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 
 say() { echo "tools: $*" >&2; }
@@ -24,7 +26,8 @@ bin_path() {
   case "$1" in
     kube-apiserver|kube-controller-manager|kubectl) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl or etcd)" ;;
+    ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd or ghz)" ;;
   esac
 }
 
@@ -82,6 +85,18 @@ build_etcd() {
   mv "$out/v3" "$out/etcd"
 }
 
+# ghz, a gRPC load generator in Go: the benchmark's client must not be the bottleneck, and a
+# Node client is (its own decoding of the responses costs more than some servers' work).
+build_ghz() {
+  local out; out=$(dirname "$(bin_path ghz)")
+  [ -x "$out/ghz" ] && { say "ghz $GHZ_VERSION: cached in $out"; return; }
+  need_go
+  mkdir -p "$out"
+  say "building github.com/bojand/ghz/cmd/ghz ($GHZ_VERSION)"
+  CGO_ENABLED=0 GOBIN="$out" go install -trimpath -ldflags "-s -w" "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" \
+    || die "cannot build github.com/bojand/ghz@$GHZ_VERSION from the Go module proxy"
+}
+
 # Debian's Lua 5.1: Argo CD runs health checks with Lua 5.1 semantics.
 install_lua() {
   command -v lua5.1 >/dev/null && { say "lua5.1: installed"; return; }
@@ -103,8 +118,9 @@ case "${1:-all}" in
   path) bin_path "${2:?tool name}" ;;
   kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
   etcd) build_etcd ;;
+  ghz) build_ghz ;;
   lua) install_lua ;;
   argocd-crds) argocd_crds ;;
   all) build_etcd; build_kubernetes; install_lua; argocd_crds >/dev/null ;;
-  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|lua|argocd-crds|path TOOL]" ;;
+  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|lua|argocd-crds|path TOOL]" ;;
 esac
