@@ -69,7 +69,21 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const log = pino({ level: opts.debug ? 'debug' : 'info', base: { component: 'aerogrid-function' } });
+  // Logs go out asynchronously, in writes of at least 4 KiB and at least every 250 ms: a
+  // write per call cost about 7% of a call's CPU. What is buffered is flushed before the
+  // process exits; past 16 MiB unwritten (stdout not read), lines are dropped rather than
+  // calls blocked.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250, maxLength: 16 << 20 });
+  destination.on('error', () => {}); // stdout gone (EPIPE): logs are lost, calls are still answered
+  const log = pino({ level: opts.debug ? 'debug' : 'info', base: { component: 'aerogrid-function' } }, destination);
+  const exit = (code: number) => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Nowhere left to write to.
+    }
+    process.exit(code);
+  };
   try {
     const server = await startServer(opts, log);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -77,7 +91,7 @@ async function main(): Promise<void> {
         log.info({ signal }, 'draining in-flight calls');
         server.shutdown().then(() => {
           log.info('stopped');
-          process.exit(0);
+          exit(0);
         });
       });
     }
@@ -85,7 +99,7 @@ async function main(): Promise<void> {
     const message = err instanceof StartupError ? err.message : `cannot start: ${(err as Error).message}`;
     log.error({ err: message }, 'startup failed');
     process.stderr.write(`aerogrid-function: ${message}\n`);
-    process.exit(1);
+    exit(1);
   }
 }
 

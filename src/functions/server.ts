@@ -144,6 +144,9 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxRecvMessageSize,
     'grpc.max_send_message_length': opts.maxSendMessageSize,
+    // Channelz keeps per-call statistics for a debugging service this server does not offer;
+    // it cost about 3% of a call's CPU.
+    'grpc.enable_channelz': 0,
   });
   server.addService(V1_DEFINITION, { runFunction: handler('v1') });
   server.addService(FunctionRunnerServiceV1beta1, { runFunction: handler('v1beta1') });
