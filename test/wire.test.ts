@@ -27,6 +27,21 @@ describe('encodeResponse', () => {
     if (name !== 'dispatch') expect(Object.keys(res.desired!.resources).length).toBeGreaterThan(5);
   });
 
+  test('a second render of the same input reuses the composed objects, and their bytes are still the generated ones', () => {
+    const first = runFunction(CASES.app()).response;
+    const second = runFunction(CASES.app()).response;
+    // The memo hands back the very objects, frozen, so the encoder may keep their bytes.
+    expect(second.desired!.resources.deployment.resource).toBe(first.desired!.resources.deployment.resource);
+    expect(Object.isFrozen(second.desired!.resources.deployment.resource)).toBe(true);
+    same(first);
+    same(second);
+    // An equal but unfrozen copy is encoded afresh, and a changed copy gets its own bytes.
+    const copy = structuredClone(second.desired!.resources.deployment.resource!);
+    copy.spec.replicas = 7;
+    const changed = { ...second, desired: { ...second.desired!, resources: { ...second.desired!.resources, deployment: { ...second.desired!.resources.deployment, resource: copy } } } };
+    expect(RunFunctionResponse.decode(same(changed)).desired!.resources.deployment.resource!.spec.replicas).toBe(7);
+  });
+
   test('every kind of Struct value, empty keys and strings, multi-byte text, holes and edge numbers', () => {
     same(response({
       meta: { tag: 'täg', ttl: { seconds: 60, nanos: 5 } },

@@ -9,8 +9,10 @@ import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client
 import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
+import { Memo, identity } from '../api/memo.js';
+import type { PlatformSettings } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
-import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type JobState } from './build.js';
+import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
 import { deploymentAvailable, readiness } from './ready.js';
 import {
   FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne, statusOf,
@@ -74,6 +76,7 @@ export function renderApp(input: RenderInput): RenderOutput {
   let image: string | undefined;
   let build: { digest: string; job: string; phase: JobState['phase']; message?: string } | undefined;
   let digest: string | undefined;
+  let toBuild: Build | undefined;
   if (spec.image) {
     image = spec.image;
   } else {
@@ -85,7 +88,7 @@ export function renderApp(input: RenderInput): RenderOutput {
       const offered = Object.entries(settings.runtimes).filter(([, r]) => r).map(([k]) => k);
       throw new FatalError([`spec.runtime: runtime ${spec.runtime} is not offered by this platform; use one of ${offered.join(', ') || '(none configured)'}`]);
     }
-    digest = sourceDigest(spec.files, spec.runtime, baseImage);
+    digest = DIGESTS.get(`${identity(spec)}\u0000${baseImage}`, () => sourceDigest(spec.files, spec.runtime, baseImage));
     const names = buildNames(settings, tenant.name, name, digest);
     const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string };
     const builtBefore = runningImage === names.image || (prevBuild.digest === digest && prevBuild.phase === 'Succeeded');
@@ -102,22 +105,15 @@ export function renderApp(input: RenderInput): RenderOutput {
       const phase = failedBefore ? 'Failed' : state.phase;
       build = { digest, job: names.job, phase, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
       // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
-      if (!(failedBefore && !observedJob)) {
-        add('build-context', buildContext(spec, baseImage, names, namespace, name, digest));
-        add('job', buildJob(spec, settings, baseImage, names, { namespace, app: name, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret }));
-      }
+      if (!(failedBefore && !observedJob)) toBuild = { baseImage, names, digest };
       image = phase === 'Succeeded' ? names.image : runningImage;
     }
   }
 
-  if (image) {
-    add('deployment', deployment(spec, image, route));
-    if (spec.autoscaling) add('hpa', hpa(spec, route));
-  }
-  add('service', service(spec, route));
-  add('virtualservice', virtualService(settings, route));
-  add('requestauthentication', requestAuthentication(tenant.spec, route));
-  add('authorizationpolicy', authorizationPolicy(spec, tenant.spec, groups, route));
+  // Everything composed follows from these inputs alone; the key holds them all.
+  const key = [identity(spec), identity(settings), identity(tenant.spec), tenant.name, name, namespace, image ?? '', toBuild ? 'build' : ''].join('\u0000');
+  const composed = COMPOSED.get(key, () => composeApp(spec, settings, tenant, route, groups, image, toBuild));
+  for (const [k, resource] of Object.entries(composed)) add(k, resource);
 
   const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
   const { phase, message } = phaseOf(build, image, runningImage, deployed, url);
@@ -133,6 +129,37 @@ export function renderApp(input: RenderInput): RenderOutput {
   };
   out.conditions.push(...conditionsOf(build, spec.image, deployed, message));
   if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
+  return out;
+}
+
+/** What a build needs: the base image, and the names and digest of the source. */
+interface Build {
+  baseImage: string;
+  names: BuildNames;
+  digest: string;
+}
+
+/** Apps a function process keeps composed; past that, the least recently rendered is composed anew. */
+const MEMO_SIZE = 1024;
+const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
+const DIGESTS = new Memo<string>(MEMO_SIZE);
+
+/** The objects an App composes, from its validated spec and the decisions renderApp made. */
+function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantContext, route: RouteContext, groups: string[], image: string | undefined, toBuild: Build | undefined): Record<string, KubeObject> {
+  const out: Record<string, KubeObject> = {};
+  if (toBuild) {
+    const { baseImage, names, digest } = toBuild;
+    out['build-context'] = buildContext(spec, baseImage, names, route.namespace, route.app, digest);
+    out.job = buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret });
+  }
+  if (image) {
+    out.deployment = deployment(spec, image, route);
+    if (spec.autoscaling) out.hpa = hpa(spec, route);
+  }
+  out.service = service(spec, route);
+  out.virtualservice = virtualService(settings, route);
+  out.requestauthentication = requestAuthentication(tenant.spec, route);
+  out.authorizationpolicy = authorizationPolicy(spec, tenant.spec, groups, route);
   return out;
 }
 

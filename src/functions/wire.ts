@@ -8,6 +8,7 @@
 // The small, flat fields (meta, results, requirements, conditions) still go through the
 // generated encoder. test/wire.test.ts checks byte equality with the generated encoder.
 import { RunFunctionResponse, type Resource, type State } from '@crossplane-org/function-sdk-typescript';
+import { isDeeplyFrozen } from '../api/memo.js';
 
 const EMPTY: RunFunctionResponse = RunFunctionResponse.fromPartial({});
 
@@ -214,13 +215,20 @@ class Encoder {
     }
   }
 
+  /** A whole Struct on its own: the bytes of its fields. */
+  struct(obj: Record<string, Json>): Buffer {
+    this.buf = Buffer.allocUnsafe(this.structSize(obj)) as FastBuffer;
+    this.writeStruct(obj);
+    return this.buf;
+  }
+
   // ---- RunFunctionResponse ----
 
   private resourceSize(r: Resource): number {
     let n = 0;
     if (r.resource !== undefined) {
       const slot = this.sizes.push(0) - 1;
-      n += delimited((this.sizes[slot] = this.structSize(r.resource)));
+      n += delimited((this.sizes[slot] = encodedOnce(r.resource)?.length ?? this.structSize(r.resource)));
     }
     for (const key of Object.keys(r.connectionDetails)) {
       const slot = this.sizes.push(0) - 1;
@@ -237,7 +245,13 @@ class Encoder {
     if (r.resource !== undefined) {
       this.byte(tag(1, LEN));
       this.varint(this.take());
-      this.writeStruct(r.resource);
+      const bytes = ENCODED.get(r.resource);
+      if (bytes) {
+        this.buf.set(bytes, this.pos);
+        this.pos += bytes.length;
+      } else {
+        this.writeStruct(r.resource);
+      }
     }
     for (const key of Object.keys(r.connectionDetails)) {
       const value = r.connectionDetails[key];
@@ -339,6 +353,19 @@ class Encoder {
     }
     return this.buf;
   }
+}
+
+/**
+ * The encoded bytes of composed objects that cannot change (memoized renders, deeply
+ * frozen): the same object is encoded once, however many responses carry it.
+ */
+const ENCODED = new WeakMap<object, Buffer>();
+
+function encodedOnce(obj: Record<string, Json>): Buffer | undefined {
+  if (!isDeeplyFrozen(obj)) return undefined;
+  let bytes = ENCODED.get(obj);
+  if (!bytes) ENCODED.set(obj, (bytes = new Encoder().struct(obj)));
+  return bytes;
 }
 
 /** RunFunctionResponse to protobuf bytes; the same bytes as the generated encoder. */
