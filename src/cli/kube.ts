@@ -115,22 +115,26 @@ export class Cluster {
     let rv = resourceVersion;
     while (!signal.aborted) {
       const ended = await new Promise<{ done: boolean; err?: unknown }>((resolve) => {
+        let controller: AbortController | undefined;
         let finished = false;
+        // Whatever ends this watch (done, an error, the caller's signal) closes its connection.
         const finish = (r: { done: boolean; err?: unknown }) => {
-          if (!finished) {
-            finished = true;
-            resolve(r);
-          }
+          if (finished) return;
+          finished = true;
+          signal.removeEventListener('abort', onAbort);
+          controller?.abort();
+          resolve(r);
         };
+        const onAbort = () => finish({ done: true });
+        signal.addEventListener('abort', onAbort, { once: true });
         watch.watch(APPS_PATH(this.namespace), { fieldSelector: `metadata.name=${name}`, resourceVersion: rv, allowWatchBookmarks: true }, (type, obj: Obj) => {
           if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
           if (type === 'DELETED') finish({ done: true, err: new CliError(`App ${name} was deleted while we watched it`) });
           else if ((type === 'ADDED' || type === 'MODIFIED') && onChange(obj)) finish({ done: true });
-        }, (err) => finish({ done: false, err })).then((controller) => {
-          signal.addEventListener('abort', () => controller.abort(), { once: true });
-          if (finished) controller.abort();
+        }, (err) => finish({ done: false, err })).then((c) => {
+          controller = c;
+          if (finished) c.abort();
         }, (err) => finish({ done: false, err }));
-        signal.addEventListener('abort', () => finish({ done: true }), { once: true });
       });
       if (ended.err && !(ended.err instanceof Error && ended.err.name === 'AbortError')) {
         if (ended.err instanceof CliError) throw ended.err;
