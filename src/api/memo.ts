@@ -5,6 +5,9 @@
 // frozen objects, and the response encoder (src/functions/wire.ts) keeps the encoded bytes
 // of a frozen object too.
 
+/** Entries a memo keeps: the XRs of one kind a function process serves without recomputing. */
+export const MEMO_SIZE = 1024;
+
 const ids = new WeakMap<object, number>();
 let lastId = 0;
 

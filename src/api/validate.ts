@@ -1,7 +1,7 @@
 // Runtime validation with messages a person can act on: each problem names the
 // concrete field path (spec.files[1].path) and what is allowed.
 import { z } from 'zod';
-import { Memo } from './memo.js';
+import { MEMO_SIZE, Memo } from './memo.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
@@ -11,7 +11,6 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[]
  * are frozen: a cached result cannot be changed by one render and seen by the next, and
  * the same input gives the same object, on which the renderers' own memos are keyed.
  */
-const MEMO_SIZE = 1024;
 const memos = new WeakMap<z.ZodType, Memo<Parsed<unknown>>>();
 
 export function parseAt<S extends z.ZodType>(schema: S, value: unknown, root: string): Parsed<z.output<S>> {

@@ -9,7 +9,7 @@ import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client
 import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
-import { Memo, identity } from '../api/memo.js';
+import { MEMO_SIZE, Memo, identity } from '../api/memo.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
@@ -139,8 +139,7 @@ interface Build {
   digest: string;
 }
 
-/** Apps a function process keeps composed; past that, the least recently rendered is composed anew. */
-const MEMO_SIZE = 1024;
+/** Past MEMO_SIZE Apps, the least recently rendered is composed anew. */
 const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
 const DIGESTS = new Memo<string>(MEMO_SIZE);
 

@@ -4,6 +4,8 @@ import type { V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding 
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
 import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
+import { MEMO_SIZE, Memo, identity } from '../api/memo.js';
+import type { PlatformSettings } from '../api/platform.js';
 import { nameProblems } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
@@ -49,6 +51,33 @@ export function renderTenant(input: RenderInput): RenderOutput {
   }
   checkNamespaces(input, name, namespaces, settings.ingressGateway.namespace, settings.istioNamespace);
 
+  // Everything composed follows from the validated spec, the settings and the name.
+  const composed = COMPOSED.get(`${identity(spec)}\u0000${identity(settings)}\u0000${name}`, () => composeTenant(name, spec, settings, namespaces));
+  for (const [key, resource] of Object.entries(composed)) {
+    out.resources[key] = { resource, ready: readiness(resource, input.observed[key]) };
+  }
+
+  const pending = Object.entries(out.resources).filter(([, d]) => !d.ready).map(([k]) => k);
+  out.status = {
+    phase: pending.length === 0 ? 'Ready' : 'Pending',
+    namespaces,
+    apps: namespaces.reduce((n, ns) => n + (input.required[`apps-${ns}`]?.length ?? 0), 0),
+    message: pending.length === 0 ? `${namespaces.length} namespace(s) ready` : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
+  };
+  out.conditions.push({
+    type: 'TenantReady',
+    status: pending.length === 0 ? 'True' : 'False',
+    reason: pending.length === 0 ? 'Available' : 'Creating',
+    message: out.status.message as string,
+  });
+  return out;
+}
+
+/** Past MEMO_SIZE Tenants, the least recently rendered is composed anew. */
+const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
+
+/** The objects a Tenant composes in each of its namespaces. */
+function composeTenant(name: string, spec: TenantSpec, settings: PlatformSettings, namespaces: string[]): Record<string, KubeObject> {
   const tier: Tier = spec.tier ?? settings.defaultTier;
   const preset = TIER_PRESETS[tier];
   const quota = { ...preset.quota, ...spec.quota };
@@ -58,8 +87,9 @@ export function renderTenant(input: RenderInput): RenderOutput {
   const groups = { admin: spec.groups.admin, operator: spec.groups.operator ?? [], viewer: spec.groups.viewer ?? [] };
   const gatewayPrincipal = `${settings.trustDomain}/ns/${settings.ingressGateway.namespace}/sa/${settings.ingressGateway.serviceAccount}`;
 
+  const composed: Record<string, KubeObject> = {};
   const add = (key: string, resource: KubeObject) => {
-    out.resources[key] = { resource, ready: readiness(resource, input.observed[key]) };
+    composed[key] = resource;
   };
 
   for (const ns of namespaces) {
@@ -155,20 +185,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
     }));
   }
 
-  const pending = Object.entries(out.resources).filter(([, d]) => !d.ready).map(([k]) => k);
-  out.status = {
-    phase: pending.length === 0 ? 'Ready' : 'Pending',
-    namespaces,
-    apps: namespaces.reduce((n, ns) => n + (input.required[`apps-${ns}`]?.length ?? 0), 0),
-    message: pending.length === 0 ? `${namespaces.length} namespace(s) ready` : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
-  };
-  out.conditions.push({
-    type: 'TenantReady',
-    status: pending.length === 0 ? 'True' : 'False',
-    reason: pending.length === 0 ? 'Available' : 'Creating',
-    message: out.status.message as string,
-  });
-  return out;
+  return composed;
 }
 
 /** Refuses namespaces that belong to the system or to another tenant. */
