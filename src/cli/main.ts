@@ -7,14 +7,13 @@ import { CliError, EXIT } from './errors.js';
 import { OUTPUTS, formatList, formatStatus, parseOutput } from './format.js';
 import { init } from './init.js';
 import { ManifestError, appManifest, appName } from './manifest.js';
-import { Progress } from './progress.js';
+import { Progress, short } from './progress.js';
 import { DEFAULT_PLATFORM, formatRendered, platformInput, readDocuments, render } from './render.js';
 import { SourceError, readSource } from './source.js';
 
 type Obj = Record<string, any>;
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
-const short = (digest: unknown) => (typeof digest === 'string' ? `${digest.slice(0, 'sha256:'.length + 12)}…` : 'no digest yet');
 
 /** The cluster layer loads @kubernetes/client-node; commands that need no cluster never load it. */
 async function cluster(cmd: Command) {
@@ -62,9 +61,9 @@ program
     const applied = await c.apply(manifest, !!opts.force);
     const sameSource = !!before && JSON.stringify(before.spec?.files) === JSON.stringify(applied.spec?.files) && before.spec?.runtime === applied.spec?.runtime;
     if (before && applied.metadata.generation === before.metadata?.generation) {
-      out(`nothing changed since the last push (source ${short(before.status?.sourceDigest)}): no build`);
+      out(`nothing changed since the last push (source ${short(before.status?.sourceDigest, 'no digest yet')}): no build`);
     } else if (sameSource) {
-      out(`source unchanged (${short(before!.status?.sourceDigest)}): no build; applying the other changes`);
+      out(`source unchanged (${short(before!.status?.sourceDigest, 'no digest yet')}): no build; applying the other changes`);
     }
     if (!opts.wait) {
       out(`applied. Follow it with: aerogrid status ${name}${c.namespace ? ` -n ${c.namespace}` : ''} (or push with --wait)`);

@@ -6,7 +6,8 @@ type Obj = Record<string, any>;
 
 export type Verdict = { done: false } | { done: true; ok: true; url: string } | { done: true; ok: false; reason: string };
 
-const short = (digest: unknown) => (typeof digest === 'string' ? `${digest.slice(0, 'sha256:'.length + 12)}…` : '');
+/** sha256:3f2a11112222… as the platform's own messages shorten a digest; `fallback` when there is none. */
+export const short = (digest: unknown, fallback = '') => (typeof digest === 'string' ? `${digest.slice(0, 'sha256:'.length + 12)}…` : fallback);
 
 export class Progress {
   private readonly printed = new Set<string>();
