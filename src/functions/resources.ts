@@ -56,8 +56,16 @@ export interface RenderOutput {
 
 /** A render that must not be applied: Crossplane keeps what already runs and reports the message. */
 export class FatalError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    // Bad input is an expected outcome, not a fault: capturing a stack trace nobody reads cost
+    // more than the rest of answering an XR aerogrid does not compose.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(problems.join('; '));
+    Error.stackTraceLimit = limit;
+    this.problems = problems;
   }
 }
 
