@@ -19,7 +19,7 @@ const REQUESTS = Number(process.argv[2] ?? 20000);
 /** Optional: a comma-separated subset of the cases, for a quick look (RESULTS.md wants all). */
 const ONLY = process.argv[3]?.split(',');
 const CONCURRENCY = [1, 8, 32];
-const ROUNDS = 3;
+const ROUNDS = 5;
 const WARMUP = 2000;
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const GHZ = execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', 'ghz'], { encoding: 'utf8' }).trim();
