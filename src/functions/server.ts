@@ -13,6 +13,7 @@ import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionRespo
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { decodeRequest } from './decode.js';
 import { fatalResponse, runFunction } from './fn.js';
 import { encodeResponse } from './wire.js';
 
@@ -26,13 +27,14 @@ interface Undecodable {
 }
 
 /**
- * The SDK's generated decoder stops at 100 nested messages (Go's default is 10,000), so an
- * object nested ~45 levels deep cannot be decoded here. Such a request still gets an answer:
+ * The SDK's generated decoder, and ours after it (decode.ts), stop at 100 nested messages (Go's
+ * default is 10,000): each level of a JSON object is three of them, so an object nested about 30
+ * levels deep cannot be decoded here. Such a request still gets an answer:
  * a FATAL result that says so, with the tag recovered from the top-level meta field.
  */
 function deserialize(bytes: Buffer): RunFunctionRequest | Undecodable {
   try {
-    return RunFunctionRequest.decode(bytes);
+    return decodeRequest(bytes);
   } catch (err) {
     let meta: RunFunctionRequest['meta'];
     try {
@@ -125,7 +127,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     let outcome;
     try {
       outcome = 'undecodable' in req
-        ? { response: fatalResponse({ meta: req.meta } as RunFunctionRequest, `request: cannot decode RunFunctionRequest (${req.undecodable}); objects nested more than about 45 levels deep cannot be rendered`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const }
+        ? { response: fatalResponse({ meta: req.meta } as RunFunctionRequest, `request: cannot decode RunFunctionRequest (${req.undecodable}); objects nested more than about 30 levels deep cannot be rendered`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const }
         : runFunction(req);
     } catch (err) {
       // runFunction turns every error into FATAL; this is the last line of defence.
