@@ -7,7 +7,8 @@
 //   resources → delete composed resources no longer desired → write the XR's status.
 //
 // It is not Crossplane: no watches, no owner references, no connection details, no Usages.
-import { RunFunctionRequest, Ready, Severity, Status, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { Ready, Severity, Status, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { crossplaneRequest } from '../../src/functions/request.js';
 import type { ControlPlane } from './controlplane.js';
 import { call, type FunctionRunnerServiceClient } from './function.js';
 import { must } from './install.js';
@@ -40,15 +41,7 @@ export class Composer {
       if (o) observed[key] = o;
     }
 
-    const rsp = await settle(this.cp, (required) => call(this.client, RunFunctionRequest.fromPartial({
-      meta: { tag: id, capabilities: [] },
-      observed: {
-        composite: { resource: composite, connectionDetails: {} },
-        resources: Object.fromEntries(Object.entries(observed).map(([k, r]) => [k, { resource: r, connectionDetails: {} }])),
-      },
-      input: this.input,
-      requiredResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
-    })));
+    const rsp = await settle(this.cp, (required) => call(this.client, crossplaneRequest({ tag: id, composite, observed, input: this.input, required })));
 
     // Crossplane's conditions say which generation of the XR they describe.
     const generation: number | undefined = composite.metadata?.generation;

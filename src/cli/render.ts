@@ -5,11 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunFunctionRequest, Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { parseAllDocuments, stringify } from 'yaml';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformFile } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { runFunction } from '../functions/fn.js';
+import { crossplaneRequest } from '../functions/request.js';
 import { GROUP } from '../functions/resources.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -77,7 +78,7 @@ export function render(docs: Obj[], input: Obj): Rendered[] {
     let rsp: RunFunctionResponse | undefined;
     let required: Record<string, Obj[]> = {};
     for (let i = 0; i < 5; i++) {
-      rsp = runFunction(request(composite, required, input)).response;
+      rsp = runFunction(crossplaneRequest({ tag: 'aerogrid-render', composite, input, required })).response;
       const wanted = { ...(rsp.requirements?.resources ?? {}), ...(rsp.requirements?.extraResources ?? {}) };
       if (Object.keys(wanted).every((k) => k in required)) break;
       required = Object.fromEntries(Object.entries(wanted).map(([k, s]) => [k, find(world, s)]));
@@ -100,16 +101,6 @@ function find(world: Map<string, Obj>, s: { kind: string; matchName?: string; na
     && (s.matchName === undefined || o.metadata?.name === s.matchName)
     && (s.namespace === undefined || o.metadata?.namespace === s.namespace)
     && Object.entries(s.matchLabels?.labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v));
-}
-
-function request(composite: Obj, required: Record<string, Obj[]>, input: Obj): RunFunctionRequest {
-  return RunFunctionRequest.fromPartial({
-    meta: { tag: 'aerogrid-render', capabilities: [] },
-    observed: { composite: { resource: composite, connectionDetails: {} }, resources: {} },
-    input,
-    requiredResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
-    extraResources: Object.fromEntries(Object.entries(required).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r, connectionDetails: {} })) }])),
-  });
 }
 
 /** Multi-document YAML, each object headed by the XR that composes it. */

@@ -2,8 +2,9 @@
 // builder for RunFunctionRequests shaped the way Crossplane sends them.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { parse } from 'yaml';
+import { crossplaneRequest } from '../../src/functions/request.js';
 import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
 
 import { ROOT } from '../../scripts/lib/net.js';
@@ -44,15 +45,5 @@ export function request(opts: {
   input?: Record<string, unknown>;
   tag?: string;
 }): RunFunctionRequest {
-  return RunFunctionRequest.fromPartial({
-    meta: { tag: opts.tag ?? 'test', capabilities: [] },
-    observed: {
-      composite: { resource: opts.composite as Record<string, unknown>, connectionDetails: {} },
-      resources: Object.fromEntries(Object.entries(opts.observed ?? {}).map(([k, r]) => [k, { resource: r as Record<string, unknown>, connectionDetails: {} }])),
-    },
-    input: opts.input ?? platformInput(),
-    requiredResources: Object.fromEntries(
-      Object.entries(opts.required ?? {}).map(([k, items]) => [k, { items: items.map((r) => ({ resource: r as Record<string, unknown>, connectionDetails: {} })) }]),
-    ),
-  });
+  return crossplaneRequest({ ...opts, tag: opts.tag ?? 'test', input: opts.input ?? platformInput() });
 }
