@@ -40,7 +40,8 @@ service FunctionRunnerService { rpc RunFunction(RunFunctionRequest) returns (Run
 `);
 
 /** Core 1 for the servers, core 0 for the load; without taskset or a second core, no pinning. */
-const pinned = (core: number, argv: string[]) => (cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0 ? ['taskset', '-c', String(core), ...argv] : argv);
+const PIN = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const pinned = (core: number, argv: string[]) => (PIN ? ['taskset', '-c', String(core), ...argv] : argv);
 
 interface Target { name: string; child: ChildProcess; address: string; metricsPort?: number }
 
