@@ -1,9 +1,10 @@
-// Memoization shared by the validation and the renderers. Crossplane sends the same XR,
-// tenant and platform settings on every poll. The validated specs are memoized by their JSON
-// (validate.ts) and frozen, so the same inputs come back as the same objects. What is
-// composed from them is memoized by those objects' identities: the same inputs give the same
-// frozen objects, and the response encoder (src/functions/wire.ts) keeps the encoded bytes
-// of a frozen object too.
+// Memoization shared by the request decoder, the validation and the renderers. Crossplane sends
+// the same XR, tenant and platform settings on every poll. The decoder keeps what it decoded
+// from the same bytes (src/functions/decode.ts), frozen; the validated specs are memoized by
+// those objects' identities, or else by their JSON (validate.ts), and frozen too, so the same
+// inputs come back as the same objects. What is composed from them is memoized by those
+// objects' identities, and the response encoder (src/functions/wire.ts) keeps the encoded
+// bytes of a frozen object.
 
 /** Entries a memo keeps: the XRs of one kind a function process serves without recomputing. */
 export const MEMO_SIZE = 1024;
@@ -18,23 +19,69 @@ export function identity(o: object): number {
   return id;
 }
 
-/** A bounded, least-recently-used map from a key to a deep-frozen value. */
+interface Entry<T> {
+  value: T;
+  /** Looked up since it was added or last passed over by eviction. */
+  used: boolean;
+}
+
+/**
+ * A bounded map from a key to a deep-frozen value, evicting in second-chance order (an
+ * approximation of least-recently-used): the oldest entry goes, unless it was looked up since it
+ * was added or last passed over, in which case it moves to the back once. A hit only sets a flag,
+ * where strict LRU order would take the entry out of the map and put it back on every hit.
+ */
 export class Memo<T> {
-  private readonly entries = new Map<string, T>();
+  private readonly entries = new Map<string, Entry<T>>();
+  private chars = 0;
 
-  constructor(private readonly size: number) {}
+  /**
+   * @param size most entries kept
+   * @param maxChars most characters of keys kept, for keys that are the input itself
+   */
+  constructor(private readonly size: number, private readonly maxChars = Infinity) {}
 
-  get(key: string, make: () => T): T {
+  /** The value kept for a key, if any. */
+  find(key: string): T | undefined {
     const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, hit); // most recently used last
-      return hit;
-    }
-    const value = deepFreeze(make());
-    this.entries.set(key, value);
-    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    if (hit === undefined) return undefined;
+    hit.used = true;
+    return hit.value;
+  }
+
+  /** Keeps a value for a key, frozen all the way down, and returns it. */
+  keep(key: string, value: T): T {
+    deepFreeze(value);
+    const old = this.entries.get(key);
+    if (old) this.chars -= key.length;
+    this.entries.set(key, { value, used: false });
+    this.chars += key.length;
+    this.evict();
     return value;
+  }
+
+  /** The value kept for a key, or else make()'s, kept. */
+  get(key: string, make: () => T): T {
+    const hit = this.find(key);
+    return hit !== undefined ? hit : this.keep(key, make());
+  }
+
+  get length(): number {
+    return this.entries.size;
+  }
+
+  private evict() {
+    // Each pass over an entry clears its flag, so this ends within one round of the map.
+    while (this.entries.size > this.size || (this.chars > this.maxChars && this.entries.size > 1)) {
+      const [key, entry] = this.entries.entries().next().value!;
+      this.entries.delete(key);
+      if (entry.used && this.entries.size >= 1) {
+        entry.used = false;
+        this.entries.set(key, entry);
+      } else {
+        this.chars -= key.length;
+      }
+    }
   }
 }
 
