@@ -116,6 +116,29 @@ describe('decodeRequest', () => {
     same(Buffer.concat([encode(CASES.app()).subarray(0, 40), Buffer.from([0, 18, 2, 10, 0])]));
   });
 
+  test('the same bytes of a whole object give the same frozen object; other bytes, or a deeper place, decode anew', () => {
+    const first = decodeRequest(encode(CASES.app()));
+    const again = decodeRequest(encode(CASES.app()));
+    const xr = first.observed!.composite!.resource!;
+    expect(again.observed!.composite!.resource).toBe(xr);
+    expect(again.requiredResources).toEqual(first.requiredResources);
+    // Frozen all the way down: no render can change what the next one is given.
+    expect(Object.isFrozen(xr) && Object.isFrozen(xr.spec) && Object.isFrozen((xr.spec as { files: unknown[] }).files[0])).toBe(true);
+    const edited = CASES.app();
+    (edited.observed!.composite!.resource!.spec as { files: { content: string }[] }).files[0].content += '\n';
+    const other = same(encode(edited)) as RunFunctionRequest;
+    expect(other.observed!.composite!.resource).not.toBe(xr);
+    expect(other.observed!.composite!.resource).toEqual(edited.observed!.composite!.resource);
+
+    // 32 nested objects decode as the input, two messages up, and the same bytes as an observed
+    // resource pass the limit: the kept object must not be handed out there.
+    let deep: unknown = 'bottom'.repeat(60);
+    for (let i = 0; i < 32; i++) deep = { d: deep };
+    const spec = { spec: deep as Record<string, unknown> };
+    expect(same(encode(RunFunctionRequest.fromPartial({ input: spec })))).not.toBeInstanceOf(Error);
+    expect(same(encode(RunFunctionRequest.fromPartial({ observed: { composite: { resource: spec, connectionDetails: {}, ready: 0 } } })))).toBeInstanceOf(Error);
+  });
+
   test('nesting refused at the same depth, with the same words', () => {
     // The limit falls between 31 and 32 nested objects in a composed resource: both sides of it, for both decoders.
     const refused = [29, 30, 31, 32, 33].map((levels) => {

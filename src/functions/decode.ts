@@ -12,8 +12,15 @@
 // quirks: the last of a repeated field wins, an empty Value is undefined, a field of the wrong
 // wire type is skipped, a zero tag ends a message, and nesting of 100 messages is refused with
 // the same error. test/decode.test.ts checks that against the generated decoder.
+//
+// Crossplane sends the same objects again and again: the XR on every poll, the tenant it
+// reads, the composed resources that did not change. The Structs of whole objects (a
+// resource, the input, the context) are kept by their bytes: the same bytes give the object
+// decoded the first time, frozen, and the validation and the renderers find what they made of
+// it by its identity. Nothing in the function changes what the request holds.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { Credentials, Schema, type Resource, type RunFunctionRequest, type State } from '@crossplane-org/function-sdk-typescript';
+import { Memo } from '../api/memo.js';
 
 type Json = unknown;
 type Resources = { items: Resource[] };
@@ -22,10 +29,24 @@ type Meta = NonNullable<RunFunctionRequest['meta']>;
 /** The generated decoder's limit on nested messages. */
 const MAX_DEPTH = 100;
 
-/** Node's Buffer has this fast reader; @types/node does not declare it. */
+/** Node's Buffer has these fast readers; @types/node does not declare them. */
 interface FastBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
 }
+
+/** Smaller Structs are decoded each time: looking them up costs about what decoding them does. */
+const KEEP_FROM = 256;
+/**
+ * What was decoded from a Struct's bytes, and the nesting depth it was decoded at: deeper,
+ * the same bytes could pass the depth limit, so they are decoded again to find out.
+ */
+interface Kept {
+  obj: Record<string, Json>;
+  depth: number;
+}
+/** Keyed by the bytes themselves (one character a byte): at most 4,096 objects, 16 MiB of them. */
+const KEPT = new Memo<Kept>(4096, 16 << 20);
 
 class Decoder {
   private depth = 1;
@@ -57,6 +78,31 @@ class Decoder {
     r.pos += length;
     if (r.pos > r.len) throw new RangeError('premature EOF');
     return this.buf.utf8Slice(start, r.pos);
+  }
+
+  /** A whole object's Struct: decoded once for the same bytes, frozen. */
+  private object(): Record<string, Json> {
+    const r = this.r;
+    const start = r.pos;
+    const length = r.uint32();
+    const body = r.pos;
+    const end = body + length;
+    if (length < KEEP_FROM || end > r.len) {
+      r.pos = start;
+      return this.struct();
+    }
+    const key = this.buf.latin1Slice(body, end);
+    const kept = KEPT.find(key);
+    if (kept !== undefined && this.depth <= kept.depth) {
+      r.pos = end;
+      return kept.obj;
+    }
+    r.pos = start;
+    const depth = this.depth;
+    const obj = this.struct();
+    // Kept only if decoding read exactly these bytes: a zero tag can end a Struct early, and a
+    // field can run past its end, and then what follows depends on more than these bytes.
+    return r.pos === end ? KEPT.keep(key, { obj, depth }).obj : obj;
   }
 
   private struct(): Record<string, Json> {
@@ -137,7 +183,7 @@ class Decoder {
     while (r.pos < end) {
       const tag = r.uint32();
       if (tag === 10) {
-        resource.resource = this.struct();
+        resource.resource = this.object();
       } else if (tag === 18) {
         const entryEnd = this.enter();
         // bytes default to empty: an entry without a value still adds its key.
@@ -245,8 +291,8 @@ class Decoder {
         case 10: req.meta = this.meta(); continue;
         case 18: req.observed = this.state(); continue;
         case 26: req.desired = this.state(); continue;
-        case 34: req.input = this.struct(); continue;
-        case 42: req.context = this.struct(); continue;
+        case 34: req.input = this.object(); continue;
+        case 42: req.context = this.object(); continue;
         case 50: this.entry(req.extraResources, () => this.resources()); continue;
         case 58: this.entry(req.credentials, () => this.generated(Credentials.decode)); continue;
         case 66: this.entry(req.requiredResources, () => this.resources()); continue;
