@@ -82,6 +82,28 @@ describe('encodeResponse', () => {
     }
   });
 
+  test('1,000 random responses with every small field: meta, results, requirements, conditions', () => {
+    const rnd = new Random(8);
+    const maybe = <T>(v: () => T): T | undefined => (rnd.int(2) === 0 ? undefined : v());
+    const text = () => (rnd.int(4) === 0 ? '' : rnd.string(rnd.pick([5, 40, 200])));
+    const enumValue = () => rnd.pick([0, 1, 2, 3, -1, 200]);
+    const selector = () => ({
+      apiVersion: text(),
+      kind: text(),
+      ...(rnd.int(2) === 0 ? { matchName: text() } : { matchLabels: { labels: Object.fromEntries(Array.from({ length: rnd.int(4) }, () => [text(), text()])) } }),
+      ...(rnd.int(2) === 0 ? { namespace: text() } : {}),
+    });
+    const map = <T>(make: () => T) => Object.fromEntries(Array.from({ length: rnd.int(3) }, () => [text(), make()]));
+    for (let i = 0; i < 1000; i++) {
+      same(response({
+        meta: maybe(() => ({ tag: text(), ttl: maybe(() => ({ seconds: rnd.pick([0, 1, 60, 2 ** 28, 2 ** 40, -5]), nanos: rnd.pick([0, 5, -1, 999_999_999]) })) })),
+        results: Array.from({ length: rnd.int(3) }, () => ({ severity: enumValue(), message: text(), reason: maybe(text), target: maybe(enumValue) })),
+        requirements: maybe(() => Requirements.fromPartial({ extraResources: map(selector), resources: map(selector), schemas: map(() => ({ apiVersion: text(), kind: text() })) })),
+        conditions: Array.from({ length: rnd.int(3) }, () => ({ type: text(), status: enumValue(), reason: text(), message: maybe(text), target: maybe(enumValue) })),
+      }));
+    }
+  });
+
   test('a value a Struct cannot carry is refused, as by the generated encoder', () => {
     const res = response({ desired: { composite: undefined, resources: { a: { resource: { f: () => 1 }, connectionDetails: {}, ready: 0 } } } });
     expect(() => generated(res)).toThrow('Unsupported any value type: function');

@@ -5,14 +5,15 @@
 // in two passes over the plain objects: the first measures every nested message (in
 // pre-order), the second writes into one buffer of the exact size.
 //
-// The small, flat fields (meta, results, requirements, conditions) still go through the
-// generated encoder. test/wire.test.ts checks byte equality with the generated encoder.
-import { RunFunctionResponse, type Resource, type State } from '@crossplane-org/function-sdk-typescript';
+// The small fields (meta, results, requirements, conditions) are written the same way, field
+// for field as the generated encoder writes them: proto3 strings and enums are left out when
+// empty or zero, `optional` ones when undefined. test/wire.test.ts checks byte equality with the
+// generated encoder.
+import type { Condition, Requirements, ResourceSelector, Result, RunFunctionResponse, Resource, State } from '@crossplane-org/function-sdk-typescript';
 import { isDeeplyFrozen } from '../api/memo.js';
 
-const EMPTY: RunFunctionResponse = RunFunctionResponse.fromPartial({});
-
 type Json = unknown;
+type ResponseMeta = NonNullable<RunFunctionResponse['meta']>;
 
 /** Field tags: (field number << 3) | wire type. */
 const LEN = 2;
@@ -50,6 +51,14 @@ function utf8Length(s: string): number {
 
 /** int32 as protobuf writes it: negative numbers take ten bytes. */
 const int32Size = (n: number) => (n < 0 ? 10 : varintSize(n));
+/** int64 as protobuf writes it, from a JS number: two's complement in 64 bits. */
+const int64Bits = (n: number) => BigInt.asUintN(64, BigInt(n));
+function int64Size(n: number): number {
+  if (n >= 0 && n < 0x10000000) return varintSize(n);
+  let size = 1;
+  for (let v = int64Bits(n) >> 7n; v > 0n; v >>= 7n) size++;
+  return size;
+}
 
 /** Node's Buffer has these fast writers; @types/node does not declare them. */
 interface FastBuffer extends Buffer {
@@ -144,6 +153,16 @@ class Encoder {
     this.byte((lo & 0x0f) | 0x70 | 0x80);
     for (let i = 0; i < 4; i++) this.byte(0xff);
     this.byte(0x01);
+  }
+
+  private int64(n: number) {
+    if (n >= 0 && n < 0x10000000) return this.varint(n);
+    let v = int64Bits(n);
+    while (v > 0x7fn) {
+      this.byte(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.byte(Number(v));
   }
 
   private take(): number {
@@ -308,44 +327,212 @@ class Encoder {
     }
   }
 
+  // ---- the small messages ----
+
+  /** A proto3 string field: left out when empty. */
+  private textSize(s: string): number {
+    return s === '' ? 0 : delimited(this.stringSize(s));
+  }
+
+  private text(t: number, s: string) {
+    if (s !== '') this.string(t, s);
+  }
+
+  /** An `optional` string field: left out only when undefined. */
+  private optionalTextSize(s: string | undefined): number {
+    return s === undefined ? 0 : delimited(this.stringSize(s));
+  }
+
+  private optionalText(t: number, s: string | undefined) {
+    if (s !== undefined) this.string(t, s);
+  }
+
+  /** Reserves the slot a nested message's size goes in, before its inner sizes are pushed. */
+  private slot(): number {
+    return this.sizes.push(0) - 1;
+  }
+
+  /** A nested message's size, into the slot reserved for it; returns the field's size. */
+  private close(slot: number, size: number): number {
+    this.sizes[slot] = size;
+    return delimited(size);
+  }
+
+  private head(t: number) {
+    this.byte(t);
+    this.varint(this.take());
+  }
+
+  private metaSize(m: ResponseMeta): number {
+    let n = this.textSize(m.tag);
+    if (m.ttl !== undefined) {
+      const ttl = (m.ttl.seconds !== 0 ? 1 + int64Size(m.ttl.seconds) : 0) + (m.ttl.nanos !== 0 ? 1 + int32Size(m.ttl.nanos) : 0);
+      n += this.close(this.slot(), ttl);
+    }
+    return n;
+  }
+
+  private writeMeta(m: ResponseMeta) {
+    this.text(tag(1, LEN), m.tag);
+    if (m.ttl !== undefined) {
+      this.head(tag(2, LEN));
+      if (m.ttl.seconds !== 0) {
+        this.byte(tag(1, 0));
+        this.int64(m.ttl.seconds);
+      }
+      if (m.ttl.nanos !== 0) {
+        this.byte(tag(2, 0));
+        this.int32(m.ttl.nanos);
+      }
+    }
+  }
+
+  private resultSize(r: Result): number {
+    return (r.severity !== 0 ? 1 + int32Size(r.severity) : 0) + this.textSize(r.message) + this.optionalTextSize(r.reason) + (r.target !== undefined ? 1 + int32Size(r.target) : 0);
+  }
+
+  private writeResult(r: Result) {
+    if (r.severity !== 0) {
+      this.byte(tag(1, 0));
+      this.int32(r.severity);
+    }
+    this.text(tag(2, LEN), r.message);
+    this.optionalText(tag(3, LEN), r.reason);
+    if (r.target !== undefined) {
+      this.byte(tag(4, 0));
+      this.int32(r.target);
+    }
+  }
+
+  private conditionSize(c: Condition): number {
+    return this.textSize(c.type) + (c.status !== 0 ? 1 + int32Size(c.status) : 0) + this.textSize(c.reason) + this.optionalTextSize(c.message) + (c.target !== undefined ? 1 + int32Size(c.target) : 0);
+  }
+
+  private writeCondition(c: Condition) {
+    this.text(tag(1, LEN), c.type);
+    if (c.status !== 0) {
+      this.byte(tag(2, 0));
+      this.int32(c.status);
+    }
+    this.text(tag(3, LEN), c.reason);
+    this.optionalText(tag(4, LEN), c.message);
+    if (c.target !== undefined) {
+      this.byte(tag(5, 0));
+      this.int32(c.target);
+    }
+  }
+
+  private selectorSize(s: ResourceSelector): number {
+    let n = this.textSize(s.apiVersion) + this.textSize(s.kind) + this.optionalTextSize(s.matchName);
+    if (s.matchLabels !== undefined) {
+      const labels = this.slot();
+      let inner = 0;
+      for (const key of Object.keys(s.matchLabels.labels)) {
+        const entry = this.slot();
+        inner += delimited((this.sizes[entry] = this.textSize(key) + this.textSize(s.matchLabels.labels[key])));
+      }
+      n += delimited((this.sizes[labels] = inner));
+    }
+    return n + this.optionalTextSize(s.namespace);
+  }
+
+  private writeSelector(s: ResourceSelector) {
+    this.text(tag(1, LEN), s.apiVersion);
+    this.text(tag(2, LEN), s.kind);
+    this.optionalText(tag(3, LEN), s.matchName);
+    if (s.matchLabels !== undefined) {
+      this.head(tag(4, LEN));
+      for (const key of Object.keys(s.matchLabels.labels)) {
+        this.head(tag(1, LEN));
+        this.text(tag(1, LEN), key);
+        this.text(tag(2, LEN), s.matchLabels.labels[key]);
+      }
+    }
+    this.optionalText(tag(5, LEN), s.namespace);
+  }
+
+  /** A map<string, message> entry: key 1 (left out when empty), value 2 (when defined). */
+  private entrySize<T>(key: string, value: T | undefined, size: (v: T) => number): number {
+    const entry = this.slot();
+    let n = this.textSize(key);
+    if (value !== undefined) {
+      const inner = this.slot();
+      n += delimited((this.sizes[inner] = size.call(this, value)));
+    }
+    return delimited((this.sizes[entry] = n));
+  }
+
+  private writeEntry<T>(t: number, key: string, value: T | undefined, write: (v: T) => void) {
+    this.head(t);
+    this.text(tag(1, LEN), key);
+    if (value !== undefined) {
+      this.head(tag(2, LEN));
+      write.call(this, value);
+    }
+  }
+
+  private schemaSelectorSize(s: { apiVersion: string; kind: string }): number {
+    return this.textSize(s.apiVersion) + this.textSize(s.kind);
+  }
+
+  private writeSchemaSelector(s: { apiVersion: string; kind: string }) {
+    this.text(tag(1, LEN), s.apiVersion);
+    this.text(tag(2, LEN), s.kind);
+  }
+
+  private requirementsSize(q: Requirements): number {
+    let n = 0;
+    for (const key of Object.keys(q.extraResources)) n += this.entrySize(key, q.extraResources[key], this.selectorSize);
+    for (const key of Object.keys(q.resources)) n += this.entrySize(key, q.resources[key], this.selectorSize);
+    for (const key of Object.keys(q.schemas)) n += this.entrySize(key, q.schemas[key], this.schemaSelectorSize);
+    return n;
+  }
+
+  private writeRequirements(q: Requirements) {
+    for (const key of Object.keys(q.extraResources)) this.writeEntry(tag(1, LEN), key, q.extraResources[key], this.writeSelector);
+    for (const key of Object.keys(q.resources)) this.writeEntry(tag(2, LEN), key, q.resources[key], this.writeSelector);
+    for (const key of Object.keys(q.schemas)) this.writeEntry(tag(3, LEN), key, q.schemas[key], this.writeSchemaSelector);
+  }
+
   response(res: RunFunctionResponse): Buffer {
-    // Fields in number order, as the generated encoder writes them. The small ones come
-    // from the generated encoder as finished fields (tag, length and body), in three runs
-    // that interleave with ours: 1 | desired 2 | 3 | context 4 | 5, 6 | output 7.
-    const part = (patch: Partial<RunFunctionResponse>) => RunFunctionResponse.encode({ ...EMPTY, ...patch }).finish();
-    const meta = part({ meta: res.meta });
-    const results = part({ results: res.results });
-    const rest = part({ requirements: res.requirements, conditions: res.conditions });
-    let total = meta.length + results.length + rest.length;
-    let desired = 0;
-    if (res.desired !== undefined) total += delimited((desired = this.stateSize(res.desired)));
-    let context = 0;
-    if (res.context !== undefined) total += delimited((context = this.structSize(res.context)));
-    let output = 0;
-    if (res.output !== undefined) total += delimited((output = this.structSize(res.output)));
+    // Fields in number order, as the generated encoder writes them; every nested message's
+    // size is measured first, in the order it is written.
+    let total = 0;
+    if (res.meta !== undefined) total += this.close(this.slot(), this.metaSize(res.meta));
+    if (res.desired !== undefined) total += this.close(this.slot(), this.stateSize(res.desired));
+    for (const r of res.results) total += this.close(this.slot(), this.resultSize(r));
+    if (res.context !== undefined) total += this.close(this.slot(), this.structSize(res.context));
+    if (res.requirements !== undefined) total += this.close(this.slot(), this.requirementsSize(res.requirements));
+    for (const c of res.conditions) total += this.close(this.slot(), this.conditionSize(c));
+    if (res.output !== undefined) total += this.close(this.slot(), this.structSize(res.output));
 
     this.buf = Buffer.allocUnsafe(total) as FastBuffer;
-    const raw = (bytes: Uint8Array) => {
-      this.buf.set(bytes, this.pos);
-      this.pos += bytes.length;
-    };
-    const head = (field: number, size: number) => {
-      this.byte(tag(field, LEN));
-      this.varint(size);
-    };
-    raw(meta);
+    if (res.meta !== undefined) {
+      this.head(tag(1, LEN));
+      this.writeMeta(res.meta);
+    }
     if (res.desired !== undefined) {
-      head(2, desired);
+      this.head(tag(2, LEN));
       this.writeState(res.desired);
     }
-    raw(results);
+    for (const r of res.results) {
+      this.head(tag(3, LEN));
+      this.writeResult(r);
+    }
     if (res.context !== undefined) {
-      head(4, context);
+      this.head(tag(4, LEN));
       this.writeStruct(res.context);
     }
-    raw(rest);
+    if (res.requirements !== undefined) {
+      this.head(tag(5, LEN));
+      this.writeRequirements(res.requirements);
+    }
+    for (const c of res.conditions) {
+      this.head(tag(6, LEN));
+      this.writeCondition(c);
+    }
     if (res.output !== undefined) {
-      head(7, output);
+      this.head(tag(7, LEN));
       this.writeStruct(res.output);
     }
     if (this.pos !== total || this.next !== this.sizes.length) {
