@@ -43,8 +43,8 @@ export function runFunction(req: RunFunctionRequest): Outcome {
     if (!render) {
       throw new FatalError([`observed.composite: aerogrid composes ${COMPOSED_KINDS.join(', ')} in ${GROUP}; got ${bounded(kind, MAX_ECHOED) || 'no kind'} in ${bounded(apiVersion, MAX_ECHOED) || 'no apiVersion'}`]);
     }
-    const { apiVersion: _v, kind: _k, ...input } = req.input ?? {};
-    const settings = parseAt(PlatformSettings, input, 'input');
+    // The input's apiVersion and kind are not settings; the schema strips keys it does not know.
+    const settings = parseAt(PlatformSettings, req.input ?? {}, 'input');
     if (!settings.ok) throw new FatalError(settings.problems);
     const out = render({
       composite: composite as KubeObject,
@@ -76,7 +76,8 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
     }),
   );
   const target = legacy ? Target.TARGET_COMPOSITE_AND_CLAIM : Target.TARGET_COMPOSITE;
-  return RunFunctionResponse.fromPartial({
+  // Every field of the message, as fromPartial would fill them, without its copy of everything.
+  return {
     meta: { tag: req.meta?.tag ?? '', ttl: { seconds: RESPONSE_TTL_SECONDS, nanos: 0 } },
     desired,
     results: out.results.map((r) => ({
@@ -93,7 +94,9 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
     })),
     // Crossplane v2 reads `resources`; 1.17–1.20 read `extraResources`.
     requirements: legacy ? { extraResources: selectors, resources: {}, schemas: {} } : { resources: selectors, extraResources: {}, schemas: {} },
-  });
+    context: undefined,
+    output: undefined,
+  };
 }
 
 /** A FATAL result. Crossplane applies nothing from it, so whatever already runs is left alone. */
