@@ -21,14 +21,14 @@ export function identity(o: object): number {
 
 interface Entry<T> {
   value: T;
-  /** Looked up since it was added or last passed over by eviction. */
+  /** Looked up since it was added or eviction last passed over it. */
   used: boolean;
 }
 
 /**
  * A bounded map from a key to a deep-frozen value, evicting in second-chance order (an
- * approximation of least-recently-used): the oldest entry goes, unless it was looked up since it
- * was added or last passed over, in which case it moves to the back once. A hit only sets a flag,
+ * approximation of least-recently-used): the oldest entry goes, unless it was looked up since
+ * eviction last passed over it, in which case it moves to the back once. A hit only sets a flag,
  * where strict LRU order would take the entry out of the map and put it back on every hit.
  */
 export class Memo<T> {
@@ -56,7 +56,7 @@ export class Memo<T> {
     if (old) this.chars -= key.length;
     this.entries.set(key, { value, used: false });
     this.chars += key.length;
-    this.evict();
+    this.evict(key);
     return value;
   }
 
@@ -70,12 +70,15 @@ export class Memo<T> {
     return this.entries.size;
   }
 
-  private evict() {
+  /** Makes room after `added` came in; `added` itself is never what goes. */
+  private evict(added: string) {
     // Each pass over an entry clears its flag, so this ends within one round of the map.
     while (this.entries.size > this.size || (this.chars > this.maxChars && this.entries.size > 1)) {
       const [key, entry] = this.entries.entries().next().value!;
       this.entries.delete(key);
-      if (entry.used && this.entries.size >= 1) {
+      if (key === added) {
+        this.entries.set(key, entry);
+      } else if (entry.used) {
         entry.used = false;
         this.entries.set(key, entry);
       } else {
