@@ -1,7 +1,7 @@
 // RunFunction: route by the observed XR's kind, render, and translate to the wire.
 // Never throws: every problem becomes a FATAL result that names the field.
 import {
-  Ready, RunFunctionResponse, Severity, Status, Target,
+  Ready, Severity, Status, Target, type RunFunctionResponse,
   type Resource, type RunFunctionRequest, type State,
 } from '@crossplane-org/function-sdk-typescript';
 import { PlatformSettings } from '../api/platform.js';
@@ -101,11 +101,15 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
 
 /** A FATAL result. Crossplane applies nothing from it, so whatever already runs is left alone. */
 export function fatalResponse(req: RunFunctionRequest, message: string): RunFunctionResponse {
-  return RunFunctionResponse.fromPartial({
+  return {
     meta: { tag: req.meta?.tag ?? '', ttl: { seconds: RESPONSE_TTL_SECONDS, nanos: 0 } },
     desired: copyDesired(req.desired),
     results: [{ severity: Severity.SEVERITY_FATAL, message: bounded(message, MAX_MESSAGE), target: Target.TARGET_COMPOSITE }],
-  });
+    requirements: undefined,
+    conditions: [],
+    context: undefined,
+    output: undefined,
+  };
 }
 
 /** A fresh copy of the desired state other pipeline steps left, so the request is never mutated. */
