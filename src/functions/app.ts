@@ -139,7 +139,7 @@ interface Build {
   digest: string;
 }
 
-/** Past MEMO_SIZE Apps, the least recently rendered is composed anew. */
+/** Past MEMO_SIZE Apps, one not rendered lately is composed anew. */
 const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
 const DIGESTS = new Memo<string>(MEMO_SIZE);
 

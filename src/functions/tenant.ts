@@ -73,7 +73,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
   return out;
 }
 
-/** Past MEMO_SIZE Tenants, the least recently rendered is composed anew. */
+/** Past MEMO_SIZE Tenants, one not rendered lately is composed anew. */
 const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
 
 /** The objects a Tenant composes in each of its namespaces. */
