@@ -1,5 +1,5 @@
 // The same observed state renders to the same bytes, every time, with one build Job.
-import { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction } from '../src/functions/fn.js';
 import { appRequired, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
 
@@ -29,13 +29,22 @@ test('the Tenant renders to the same bytes whatever order Crossplane lists obser
   expect(Buffer.from(RunFunctionResponse.encode(a).finish()).equals(Buffer.from(RunFunctionResponse.encode(b).finish()))).toBe(true);
 });
 
-test('a pipeline step before ours keeps its desired resources, and the request is not changed', () => {
+test('a pipeline step before ours keeps its desired resources and its context, and the request is not changed', () => {
   const app = exampleApp();
   const req = request({ composite: app, required: appRequired(app, exampleTenant()) });
   req.desired = { composite: undefined, resources: { earlier: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-step-1' } }, connectionDetails: {}, ready: 0 } } };
+  const environment = { apiVersion: 'internal.crossplane.io/v1alpha1', kind: 'Environment', region: 'eu-west-1' };
+  req.context = { 'apiextensions.crossplane.io/environment': environment };
   const before = JSON.stringify(req);
   const { response } = runFunction(req);
   expect(response.desired!.resources.earlier.resource).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-step-1' } });
   expect(response.desired!.resources.job).toBeDefined();
+  // Crossplane gives the next step the context this one returns.
+  expect(RunFunctionResponse.decode(RunFunctionResponse.encode(response).finish()).context).toEqual({ 'apiextensions.crossplane.io/environment': environment });
   expect(JSON.stringify(req)).toBe(before);
+  // A FATAL answer stops the pipeline, and still hands back what it was given.
+  const fatal = runFunction({ ...req, observed: { ...req.observed!, composite: { ...req.observed!.composite!, resource: { ...app, spec: { files: 'none' } } } } }).response;
+  expect(fatal.results[0].severity).toBe(Severity.SEVERITY_FATAL);
+  expect(fatal.context).toEqual(req.context);
+  expect(fatal.desired!.resources.earlier).toBeDefined();
 });

@@ -94,7 +94,9 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
     })),
     // Crossplane v2 reads `resources`; 1.17–1.20 read `extraResources`.
     requirements: legacy ? { extraResources: selectors, resources: {}, schemas: {} } : { resources: selectors, extraResources: {}, schemas: {} },
-    context: undefined,
+    // Crossplane hands the next step the context this step returns: what earlier steps put
+    // there (an environment, say) goes on unchanged.
+    context: req.context,
     output: undefined,
   };
 }
@@ -107,7 +109,7 @@ export function fatalResponse(req: RunFunctionRequest, message: string): RunFunc
     results: [{ severity: Severity.SEVERITY_FATAL, message: bounded(message, MAX_MESSAGE), target: Target.TARGET_COMPOSITE }],
     requirements: undefined,
     conditions: [],
-    context: undefined,
+    context: req.context,
     output: undefined,
   };
 }
