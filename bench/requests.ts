@@ -22,7 +22,7 @@ export function benchRequest(name: string) {
 
 /** What aerogrid must answer each case with: the benchmark checks it before and while it measures. */
 export const EXPECTED: Record<keyof typeof CASES, { kind: string; severity: 'Normal' | 'Fatal'; resources: number }> = {
-  dispatch: { kind: 'XDatabase', severity: 'Fatal', resources: 0 },
+  dispatch: { kind: 'other', severity: 'Fatal', resources: 0 },
   tenant: { kind: 'Tenant', severity: 'Normal', resources: 34 },
   app: { kind: 'App', severity: 'Normal', resources: 7 },
 };

@@ -99,6 +99,12 @@ describe('operations', () => {
     expect(await metric('aerogrid_function_requests_total', 'kind="Tenant"')).toBe(before + 2);
     expect(await metric('aerogrid_function_results_total', 'kind="Tenant",severity="Fatal"')).toBe(fatalBefore + 1);
     expect(await metric('aerogrid_function_request_duration_seconds_count', 'kind="Tenant"')).toBeGreaterThanOrEqual(before + 2);
+    // A kind aerogrid does not compose counts as `other`: the request cannot add series at will.
+    const otherBefore = await metric('aerogrid_function_results_total', 'kind="other",severity="Fatal"');
+    for (const kind of ['XDatabase', 'XQueue']) await call(client(), request({ composite: { apiVersion: 'example.org/v1', kind, metadata: { name: 'x' } } }));
+    expect(await metric('aerogrid_function_results_total', 'kind="other",severity="Fatal"')).toBe(otherBefore + 2);
+    const text = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
+    expect(text).not.toContain('XDatabase');
   });
 
   test('logs are JSON lines that name the XR and the outcome', () => {

@@ -14,7 +14,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { decodeRequest } from './decode.js';
-import { fatalResponse, runFunction } from './fn.js';
+import { COMPOSED_KINDS, fatalResponse, runFunction } from './fn.js';
 import { encodeResponse } from './wire.js';
 
 export const V1_SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
@@ -101,10 +101,17 @@ export function credentials(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
 }
 
+/**
+ * The kind label of every metric: a kind aerogrid composes, or `other`. The request names the
+ * kind, and a label value per name would be a new series per name, for as long as the process lives.
+ */
+const METRIC_KINDS = new Set(COMPOSED_KINDS);
+const metricKind = (kind: string) => (METRIC_KINDS.has(kind) ? kind : 'other');
+
 function metricsFor(registry: Registry) {
   collectDefaultMetrics({ register: registry });
   return {
-    requests: new Counter({ name: 'aerogrid_function_requests_total', help: 'RunFunction calls, by XR kind and API version.', labelNames: ['kind', 'api'], registers: [registry] }),
+    requests: new Counter({ name: 'aerogrid_function_requests_total', help: 'RunFunction calls, by XR kind (other: one aerogrid does not compose) and API version.', labelNames: ['kind', 'api'], registers: [registry] }),
     results: new Counter({ name: 'aerogrid_function_results_total', help: 'RunFunction outcomes, by XR kind and the most severe result.', labelNames: ['kind', 'severity'], registers: [registry] }),
     latency: new Histogram({
       name: 'aerogrid_function_request_duration_seconds',
@@ -134,9 +141,10 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       outcome = { response: fatalResponse(req as RunFunctionRequest, `internal error: ${(err as Error).message}`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const };
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.requests.inc({ kind: outcome.kind, api });
-    metrics.results.inc({ kind: outcome.kind, severity: outcome.severity });
-    metrics.latency.observe({ kind: outcome.kind }, seconds);
+    const kind = metricKind(outcome.kind);
+    metrics.requests.inc({ kind, api });
+    metrics.results.inc({ kind, severity: outcome.severity });
+    metrics.latency.observe({ kind }, seconds);
     const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: req.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
     if (outcome.severity === 'Fatal') log.warn({ ...fields, message: outcome.response.results[0]?.message }, 'rendered with a fatal result');
     else log.info(fields, 'rendered');
