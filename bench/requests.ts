@@ -1,28 +1,44 @@
 // The requests the benchmark sends: the same bytes to the baseline and to aerogrid.
+import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { appRequired, exampleApp, exampleTenant, request } from '../test/helpers/fixtures.js';
+
+/** The example App at its largest phase: build context, Job, Deployment, Service, Istio policies. */
+function appRequest(app = exampleApp()): RunFunctionRequest {
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'hello' }, spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/aerogrid/acme/hello:91bc' }] } } } };
+  return request({ composite: app, observed: { deployment }, required: appRequired(app, exampleTenant()) });
+}
 
 export const CASES = {
   /** An XR aerogrid does not compose: protocol, TLS, decoding, dispatch and a FATAL answer. */
   dispatch: () => request({ composite: { apiVersion: 'example.org/v1', kind: 'XDatabase', metadata: { name: 'db' }, spec: { size: 'small' } } }),
   /** The example Tenant: two namespaces, 34 composed resources. */
   tenant: () => request({ composite: exampleTenant() }),
-  /** The example App at its largest phase: build context, Job, Deployment, Service, Istio policies. */
-  app: () => {
+  /** The example App, the same request every call, as Crossplane polls an App that did not change. */
+  app: () => appRequest(),
+  /**
+   * Variant i of the example App: its own name and its own source, so its own digest, build
+   * and objects. Sent in turn, DISTINCT of them, no call finds anything the last one left.
+   */
+  'app-cold': (i = 0) => {
     const app = exampleApp();
-    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'hello' }, spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/aerogrid/acme/hello:91bc' }] } } } };
-    return request({ composite: app, observed: { deployment }, required: appRequired(app, exampleTenant()) });
+    app.metadata!.name = `hello-${i}`;
+    const files = (app.spec as { files: { path: string; content: string }[] }).files;
+    files[0] = { ...files[0], content: `${files[0].content}\n# variant ${i}\n` };
+    return appRequest(app);
   },
 } as const;
 
-export function benchRequest(name: string) {
-  const make = CASES[name as keyof typeof CASES];
-  if (!make) throw new Error(`unknown case ${name}; one of ${Object.keys(CASES).join(', ')}`);
-  return make();
-}
+/**
+ * How many different requests a case sends in turn (ghz sends count-prefixed messages round
+ * robin). 5,000 is more than any of the function's memos keeps (1,024 renders, 4,096 decoded
+ * objects), so the cold App case is rendered from scratch on every call.
+ */
+export const DISTINCT: Partial<Record<keyof typeof CASES, number>> = { 'app-cold': 5000 };
 
 /** What aerogrid must answer each case with: the benchmark checks it before and while it measures. */
 export const EXPECTED: Record<keyof typeof CASES, { kind: string; severity: 'Normal' | 'Fatal'; resources: number }> = {
   dispatch: { kind: 'other', severity: 'Fatal', resources: 0 },
   tenant: { kind: 'Tenant', severity: 'Normal', resources: 34 },
   app: { kind: 'App', severity: 'Normal', resources: 7 },
+  'app-cold': { kind: 'App', severity: 'Normal', resources: 7 },
 };
