@@ -1,5 +1,18 @@
 // The memo every cache in the function is built on: bounded, second-chance eviction, frozen values.
-import { Memo, isDeeplyFrozen } from '../src/api/memo.js';
+import { Memo, deepFreeze, isDeeplyFrozen } from '../src/api/memo.js';
+import { AppSpec } from '../src/api/app.js';
+import { TenantSpec } from '../src/api/tenant.js';
+import { parseAt } from '../src/api/validate.js';
+import { runFunction } from '../src/functions/fn.js';
+import { CASES } from '../bench/requests.js';
+import { exampleApp, exampleTenant } from './helpers/fixtures.js';
+
+/** Every object in a value that is not frozen, by path. */
+function unfrozen(value: unknown, path = '$'): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const here = Object.isFrozen(value) ? [] : [path];
+  return [...here, ...Object.entries(value).flatMap(([k, v]) => unfrozen(v, `${path}.${k}`))];
+}
 
 const keys = (m: Memo<unknown>, candidates: string[]) => candidates.filter((k) => m.find(k) !== undefined);
 
@@ -61,4 +74,25 @@ describe('Memo', () => {
     expect(Object.isFrozen(v.a.b) && isDeeplyFrozen(v.a)).toBe(true);
     expect(() => v.a.b.push(1)).toThrow(TypeError);
   });
+
+  test('deepFreeze stops only at parts it froze before; what the memos hand out is frozen all the way down', () => {
+    const shared = deepFreeze({ a: [{ b: 1 }] });
+    const value = deepFreeze({ shared, own: { c: [{ d: 2 }] } });
+    expect(value.shared).toBe(shared);
+    expect(unfrozen(value)).toEqual([]);
+    // A frozen object is taken as frozen all the way down, because only deepFreeze freezes in
+    // aerogrid. That must stay true of what the schemas give (a zod .readonly() would freeze
+    // one level) and of everything a render hands the encoder as kept.
+    const spec = parseAt(AppSpec, exampleApp().spec, 'spec');
+    const tenant = parseAt(TenantSpec, exampleTenant().spec, 'spec');
+    expect(spec.ok && tenant.ok).toBe(true);
+    expect(unfrozen(spec)).toEqual([]);
+    expect(unfrozen(tenant)).toEqual([]);
+    const { response } = runFunction(CASES.app());
+    runFunction(CASES.tenant());
+    for (const [key, r] of Object.entries(response.desired!.resources)) {
+      expect([key, unfrozen(r.resource)]).toEqual([key, []]);
+    }
+  });
 });
+
