@@ -10,10 +10,10 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
 import { call, FunctionRunnerServiceClient, mtlsCredentials, ROOT, freePort } from '../scripts/lib/function.js';
 import { makePki } from '../scripts/lib/pki.js';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
 
 const REQUESTS = Number(process.argv[2] ?? 20000);

@@ -17,7 +17,7 @@ export const CASES = {
   app: () => appRequest(),
   /**
    * Variant i of the example App: its own name and its own source, so its own digest, build
-   * and objects. Sent in turn, DISTINCT of them, no call finds anything the last one left.
+   * and objects. DISTINCT of them are sent in turn, so no call finds what an earlier one left.
    */
   'app-cold': (i = 0) => {
     const app = exampleApp();
