@@ -73,6 +73,59 @@ class Encoder {
   private buf = Buffer.alloc(0) as FastBuffer;
   private pos = 0;
 
+  // ---- shared by both passes ----
+
+  /** A proto3 string field: left out when empty. */
+  private textSize(s: string): number {
+    return s === '' ? 0 : delimited(this.stringSize(s));
+  }
+
+  private text(t: number, s: string) {
+    if (s !== '') this.string(t, s);
+  }
+
+  /** An `optional` string field: left out only when undefined. */
+  private optionalTextSize(s: string | undefined): number {
+    return s === undefined ? 0 : delimited(this.stringSize(s));
+  }
+
+  private optionalText(t: number, s: string | undefined) {
+    if (s !== undefined) this.string(t, s);
+  }
+
+  /** Reserves the slot a nested message's size goes in, before its inner sizes are pushed. */
+  private slot(): number {
+    return this.sizes.push(0) - 1;
+  }
+
+  /** A nested message's size, into the slot reserved for it; returns the field's size. */
+  private close(slot: number, size: number): number {
+    this.sizes[slot] = size;
+    return delimited(size);
+  }
+
+  private head(t: number) {
+    this.byte(t);
+    this.varint(this.take());
+  }
+
+  /** A map<string, message> entry: key 1 (left out when empty), value 2 (when defined). */
+  private entrySize<T>(key: string, value: T | undefined, size: (v: T) => number): number {
+    const entry = this.slot();
+    let n = this.textSize(key);
+    if (value !== undefined) n += this.close(this.slot(), size.call(this, value));
+    return this.close(entry, n);
+  }
+
+  private writeEntry<T>(t: number, key: string, value: T | undefined, write: (v: T) => void) {
+    this.head(t);
+    this.text(tag(1, LEN), key);
+    if (value !== undefined) {
+      this.head(tag(2, LEN));
+      write.call(this, value);
+    }
+  }
+
   // ---- pass 1: sizes ----
 
   private stringSize(s: string): number {
@@ -92,12 +145,8 @@ class Encoder {
         return delimited(this.stringSize(v));
       case 'undefined':
         return 0;
-      case 'object': {
-        const slot = this.sizes.push(0) - 1;
-        const n = Array.isArray(v) ? this.listSize(v) : this.structSize(v as Record<string, Json>);
-        this.sizes[slot] = n;
-        return delimited(n);
-      }
+      case 'object':
+        return this.close(this.slot(), Array.isArray(v) ? this.listSize(v) : this.structSize(v as Record<string, Json>));
       default:
         throw new Error(`Unsupported any value type: ${typeof v}`);
     }
@@ -105,12 +154,7 @@ class Encoder {
 
   private listSize(list: Json[]): number {
     let n = 0;
-    for (const item of list) {
-      const slot = this.sizes.push(0) - 1;
-      const s = this.valueSize(item);
-      this.sizes[slot] = s;
-      n += delimited(s);
-    }
+    for (const item of list) n += this.close(this.slot(), this.valueSize(item));
     return n;
   }
 
@@ -119,11 +163,10 @@ class Encoder {
     for (const key in obj) {
       const v = obj[key];
       if (v === undefined) continue;
-      const slot = this.sizes.push(0) - 1;
-      const k = key === '' ? 0 : delimited(this.stringSize(key));
-      const inner = this.sizes.push(0) - 1;
-      const s = (this.sizes[inner] = this.valueSize(v));
-      n += delimited((this.sizes[slot] = k + delimited(s)));
+      // A fields entry: key 1, value 2.
+      const entry = this.slot();
+      const k = this.textSize(key);
+      n += this.close(entry, k + this.close(this.slot(), this.valueSize(v)));
     }
     return n;
   }
@@ -203,20 +246,20 @@ class Encoder {
         return;
       case 'undefined':
         return;
-      default: {
-        const isList = Array.isArray(v);
-        this.byte(isList ? T_LIST : T_STRUCT);
-        this.varint(this.take());
-        if (isList) this.writeList(v);
-        else this.writeStruct(v as Record<string, Json>);
-      }
+      default:
+        if (Array.isArray(v)) {
+          this.head(T_LIST);
+          this.writeList(v);
+        } else {
+          this.head(T_STRUCT);
+          this.writeStruct(v as Record<string, Json>);
+        }
     }
   }
 
   private writeList(list: Json[]) {
     for (const item of list) {
-      this.byte(T_LIST_ITEM);
-      this.varint(this.take());
+      this.head(T_LIST_ITEM);
       this.writeValue(item);
     }
   }
@@ -225,11 +268,9 @@ class Encoder {
     for (const key in obj) {
       const v = obj[key];
       if (v === undefined) continue;
-      this.byte(T_KEY); // Struct.fields entry, field 1
-      this.varint(this.take());
-      if (key !== '') this.string(T_KEY, key);
-      this.byte(T_VALUE);
-      this.varint(this.take());
+      this.head(T_KEY); // Struct.fields entry, field 1
+      this.text(T_KEY, key);
+      this.head(T_VALUE);
       this.writeValue(v);
     }
   }
@@ -245,16 +286,11 @@ class Encoder {
 
   private resourceSize(r: Resource): number {
     let n = 0;
-    if (r.resource !== undefined) {
-      const slot = this.sizes.push(0) - 1;
-      n += delimited((this.sizes[slot] = encodedOnce(r.resource)?.length ?? this.structSize(r.resource)));
-    }
+    if (r.resource !== undefined) n += this.close(this.slot(), encodedOnce(r.resource)?.length ?? this.structSize(r.resource));
     for (const key of Object.keys(r.connectionDetails)) {
-      const slot = this.sizes.push(0) - 1;
       // proto3: an empty key or value is not written.
       const value = r.connectionDetails[key].length;
-      const entry = (key === '' ? 0 : delimited(this.stringSize(key))) + (value === 0 ? 0 : delimited(value));
-      n += delimited((this.sizes[slot] = entry));
+      n += this.close(this.slot(), this.textSize(key) + (value === 0 ? 0 : delimited(value)));
     }
     if (r.ready !== 0) n += 1 + int32Size(r.ready);
     return n;
@@ -262,8 +298,7 @@ class Encoder {
 
   private writeResource(r: Resource) {
     if (r.resource !== undefined) {
-      this.byte(tag(1, LEN));
-      this.varint(this.take());
+      this.head(tag(1, LEN));
       const bytes = ENCODED.get(r.resource);
       if (bytes) {
         this.buf.set(bytes, this.pos);
@@ -274,9 +309,8 @@ class Encoder {
     }
     for (const key of Object.keys(r.connectionDetails)) {
       const value = r.connectionDetails[key];
-      this.byte(tag(2, LEN));
-      this.varint(this.take());
-      if (key !== '') this.string(T_KEY, key);
+      this.head(tag(2, LEN));
+      this.text(T_KEY, key);
       if (value.length === 0) continue;
       this.byte(T_VALUE);
       this.varint(value.length);
@@ -291,77 +325,20 @@ class Encoder {
 
   private stateSize(s: State): number {
     let n = 0;
-    if (s.composite !== undefined) {
-      const slot = this.sizes.push(0) - 1;
-      n += delimited((this.sizes[slot] = this.resourceSize(s.composite)));
-    }
-    for (const key of Object.keys(s.resources)) {
-      const value = s.resources[key];
-      const slot = this.sizes.push(0) - 1;
-      let entry = key === '' ? 0 : delimited(this.stringSize(key));
-      if (value !== undefined) {
-        const inner = this.sizes.push(0) - 1;
-        entry += delimited((this.sizes[inner] = this.resourceSize(value)));
-      }
-      n += delimited((this.sizes[slot] = entry));
-    }
+    if (s.composite !== undefined) n += this.close(this.slot(), this.resourceSize(s.composite));
+    for (const key of Object.keys(s.resources)) n += this.entrySize(key, s.resources[key], this.resourceSize);
     return n;
   }
 
   private writeState(s: State) {
     if (s.composite !== undefined) {
-      this.byte(tag(1, LEN));
-      this.varint(this.take());
+      this.head(tag(1, LEN));
       this.writeResource(s.composite);
     }
-    for (const key of Object.keys(s.resources)) {
-      const value = s.resources[key];
-      this.byte(tag(2, LEN));
-      this.varint(this.take());
-      if (key !== '') this.string(T_KEY, key);
-      if (value !== undefined) {
-        this.byte(T_VALUE);
-        this.varint(this.take());
-        this.writeResource(value);
-      }
-    }
+    for (const key of Object.keys(s.resources)) this.writeEntry(tag(2, LEN), key, s.resources[key], this.writeResource);
   }
 
   // ---- the small messages ----
-
-  /** A proto3 string field: left out when empty. */
-  private textSize(s: string): number {
-    return s === '' ? 0 : delimited(this.stringSize(s));
-  }
-
-  private text(t: number, s: string) {
-    if (s !== '') this.string(t, s);
-  }
-
-  /** An `optional` string field: left out only when undefined. */
-  private optionalTextSize(s: string | undefined): number {
-    return s === undefined ? 0 : delimited(this.stringSize(s));
-  }
-
-  private optionalText(t: number, s: string | undefined) {
-    if (s !== undefined) this.string(t, s);
-  }
-
-  /** Reserves the slot a nested message's size goes in, before its inner sizes are pushed. */
-  private slot(): number {
-    return this.sizes.push(0) - 1;
-  }
-
-  /** A nested message's size, into the slot reserved for it; returns the field's size. */
-  private close(slot: number, size: number): number {
-    this.sizes[slot] = size;
-    return delimited(size);
-  }
-
-  private head(t: number) {
-    this.byte(t);
-    this.varint(this.take());
-  }
 
   private metaSize(m: ResponseMeta): number {
     let n = this.textSize(m.tag);
@@ -427,11 +404,8 @@ class Encoder {
     if (s.matchLabels !== undefined) {
       const labels = this.slot();
       let inner = 0;
-      for (const key of Object.keys(s.matchLabels.labels)) {
-        const entry = this.slot();
-        inner += delimited((this.sizes[entry] = this.textSize(key) + this.textSize(s.matchLabels.labels[key])));
-      }
-      n += delimited((this.sizes[labels] = inner));
+      for (const key of Object.keys(s.matchLabels.labels)) inner += this.close(this.slot(), this.textSize(key) + this.textSize(s.matchLabels.labels[key]));
+      n += this.close(labels, inner);
     }
     return n + this.optionalTextSize(s.namespace);
   }
@@ -449,26 +423,6 @@ class Encoder {
       }
     }
     this.optionalText(tag(5, LEN), s.namespace);
-  }
-
-  /** A map<string, message> entry: key 1 (left out when empty), value 2 (when defined). */
-  private entrySize<T>(key: string, value: T | undefined, size: (v: T) => number): number {
-    const entry = this.slot();
-    let n = this.textSize(key);
-    if (value !== undefined) {
-      const inner = this.slot();
-      n += delimited((this.sizes[inner] = size.call(this, value)));
-    }
-    return delimited((this.sizes[entry] = n));
-  }
-
-  private writeEntry<T>(t: number, key: string, value: T | undefined, write: (v: T) => void) {
-    this.head(t);
-    this.text(tag(1, LEN), key);
-    if (value !== undefined) {
-      this.head(tag(2, LEN));
-      write.call(this, value);
-    }
   }
 
   private schemaSelectorSize(s: { apiVersion: string; kind: string }): number {
