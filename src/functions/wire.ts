@@ -93,6 +93,28 @@ class Encoder {
     if (s !== undefined) this.string(t, s);
   }
 
+  /** A proto3 enum or int32 field (a Result's severity, a Duration's nanos): left out when zero. */
+  private enumSize(v: number): number {
+    return v === 0 ? 0 : 1 + int32Size(v);
+  }
+
+  private enumField(t: number, v: number) {
+    if (v === 0) return;
+    this.byte(t);
+    this.int32(v);
+  }
+
+  /** An `optional` enum field: left out only when undefined. */
+  private optionalEnumSize(v: number | undefined): number {
+    return v === undefined ? 0 : 1 + int32Size(v);
+  }
+
+  private optionalEnum(t: number, v: number | undefined) {
+    if (v === undefined) return;
+    this.byte(t);
+    this.int32(v);
+  }
+
   /** Reserves the slot a nested message's size goes in, before its inner sizes are pushed. */
   private slot(): number {
     return this.sizes.push(0) - 1;
@@ -292,7 +314,7 @@ class Encoder {
       const value = r.connectionDetails[key].length;
       n += this.close(this.slot(), this.textSize(key) + (value === 0 ? 0 : delimited(value)));
     }
-    if (r.ready !== 0) n += 1 + int32Size(r.ready);
+    n += this.enumSize(r.ready);
     return n;
   }
 
@@ -317,10 +339,7 @@ class Encoder {
       this.buf.set(value, this.pos);
       this.pos += value.length;
     }
-    if (r.ready !== 0) {
-      this.byte(tag(3, 0));
-      this.int32(r.ready);
-    }
+    this.enumField(tag(3, 0), r.ready);
   }
 
   private stateSize(s: State): number {
@@ -343,7 +362,7 @@ class Encoder {
   private metaSize(m: ResponseMeta): number {
     let n = this.textSize(m.tag);
     if (m.ttl !== undefined) {
-      const ttl = (m.ttl.seconds !== 0 ? 1 + int64Size(m.ttl.seconds) : 0) + (m.ttl.nanos !== 0 ? 1 + int32Size(m.ttl.nanos) : 0);
+      const ttl = (m.ttl.seconds !== 0 ? 1 + int64Size(m.ttl.seconds) : 0) + this.enumSize(m.ttl.nanos);
       n += this.close(this.slot(), ttl);
     }
     return n;
@@ -357,46 +376,31 @@ class Encoder {
         this.byte(tag(1, 0));
         this.int64(m.ttl.seconds);
       }
-      if (m.ttl.nanos !== 0) {
-        this.byte(tag(2, 0));
-        this.int32(m.ttl.nanos);
-      }
+      this.enumField(tag(2, 0), m.ttl.nanos);
     }
   }
 
   private resultSize(r: Result): number {
-    return (r.severity !== 0 ? 1 + int32Size(r.severity) : 0) + this.textSize(r.message) + this.optionalTextSize(r.reason) + (r.target !== undefined ? 1 + int32Size(r.target) : 0);
+    return this.enumSize(r.severity) + this.textSize(r.message) + this.optionalTextSize(r.reason) + this.optionalEnumSize(r.target);
   }
 
   private writeResult(r: Result) {
-    if (r.severity !== 0) {
-      this.byte(tag(1, 0));
-      this.int32(r.severity);
-    }
+    this.enumField(tag(1, 0), r.severity);
     this.text(tag(2, LEN), r.message);
     this.optionalText(tag(3, LEN), r.reason);
-    if (r.target !== undefined) {
-      this.byte(tag(4, 0));
-      this.int32(r.target);
-    }
+    this.optionalEnum(tag(4, 0), r.target);
   }
 
   private conditionSize(c: Condition): number {
-    return this.textSize(c.type) + (c.status !== 0 ? 1 + int32Size(c.status) : 0) + this.textSize(c.reason) + this.optionalTextSize(c.message) + (c.target !== undefined ? 1 + int32Size(c.target) : 0);
+    return this.textSize(c.type) + this.enumSize(c.status) + this.textSize(c.reason) + this.optionalTextSize(c.message) + this.optionalEnumSize(c.target);
   }
 
   private writeCondition(c: Condition) {
     this.text(tag(1, LEN), c.type);
-    if (c.status !== 0) {
-      this.byte(tag(2, 0));
-      this.int32(c.status);
-    }
+    this.enumField(tag(2, 0), c.status);
     this.text(tag(3, LEN), c.reason);
     this.optionalText(tag(4, LEN), c.message);
-    if (c.target !== undefined) {
-      this.byte(tag(5, 0));
-      this.int32(c.target);
-    }
+    this.optionalEnum(tag(5, 0), c.target);
   }
 
   private selectorSize(s: ResourceSelector): number {
