@@ -5,17 +5,25 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps tools build imports typecheck check-generated unit test bench demo function clean
+.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo function clean
 
 all: build
 
-## deps: install the npm dependencies as locked (only when the lock changed). npm 11 writes
-## lock files without other platforms' optional bindings and then refuses them in `npm ci`;
-## `npm install` on an up-to-date lock installs exactly what it records.
-deps: node_modules/.aerogrid-installed
+## deps: install the npm dependencies exactly as package-lock.json records them (npm ci never
+## writes the lock). The lock must be complete: it carries every platform's optional bindings
+## (@unrs/resolver-binding-* for jest's resolver), as npm writes them on a clean install. An
+## earlier lock had only this machine's, so `npm ci` refused it ("Missing: ... from lock file")
+## and `npm install` rewrote it on every fresh clone. To change dependencies: `npm install PKG`,
+## then commit package.json and package-lock.json together.
+deps: node-version node_modules/.aerogrid-installed
 node_modules/.aerogrid-installed: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## node-version: the Node.js this project is tested with (package.json engines) or newer.
+node-version:
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("aerogrid needs Node.js 20.19 or newer (package.json engines); this is " + process.version); process.exit(1) }' \
+	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
 ## tools: build the pinned etcd, kube-apiserver and kubectl (cached in ~/.cache/aerogrid).
 tools:
