@@ -4,8 +4,16 @@
 //
 // The official SDK's runtime serves with client certificates optional; this server
 // builds on the SDK's generated service definition and messages, and not on its runtime.
+//
+// The server owns its listener (a TLS server, or a plain TCP one with --insecure) and hands each
+// admitted connection to grpc-js through a connection injector. That is how Crossplane's own
+// client certificates get verified (mtls.ts: OpenSSL refuses them), how every refused handshake
+// is logged with its reason, and how a drain can close every connection it accepted.
+import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
@@ -15,6 +23,7 @@ import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { decodeRequest } from './decode.js';
 import { COMPOSED_KINDS, fatalResponse, runFunction } from './fn.js';
+import { parseCertificates, refusal } from './mtls.js';
 import { encodeResponse } from './wire.js';
 
 export const V1_SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
@@ -84,8 +93,17 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export function credentials(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'>): grpc.ServerCredentials {
-  if (opts.insecure) return grpc.ServerCredentials.createInsecure();
+export interface ServerTls {
+  /** The CAs client certificates must be signed by. */
+  cas: X509Certificate[];
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The TLS material from --tls-certs-dir, or undefined with --insecure. */
+export function serverTls(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'>): ServerTls | undefined {
+  if (opts.insecure) return undefined;
   if (!opts.tlsCertsDir) {
     throw new StartupError('no TLS certificates: set --tls-certs-dir or TLS_SERVER_CERTS_DIR (tls.crt, tls.key, ca.crt), or pass --insecure for local development');
   }
@@ -97,8 +115,53 @@ export function credentials(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'
     }
   };
   const [ca, cert, key] = [read('ca.crt'), read('tls.crt'), read('tls.key')];
-  // true: a client without a certificate signed by ca.crt never completes the handshake.
-  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
+  let cas: X509Certificate[];
+  try {
+    cas = parseCertificates(ca);
+  } catch (err) {
+    throw new StartupError(`cannot read ${join(opts.tlsCertsDir, 'ca.crt')}: ${(err as Error).message}`);
+  }
+  if (cas.length === 0) throw new StartupError(`${join(opts.tlsCertsDir, 'ca.crt')} holds no PEM certificate`);
+  return { cas, ca, cert, key };
+}
+
+/**
+ * The listener: TLS that asks every client for a certificate and admits only those mtls.ts
+ * accepts, or plain TCP with --insecure. Admitted connections go to `admit`; every socket it
+ * accepted is in `sockets` until it closes.
+ */
+function listener(tls: ServerTls | undefined, admit: (socket: Socket) => void, log: Logger): { server: NetServer; sockets: Set<Socket> } {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  if (!tls) {
+    const server = createTcpServer((socket) => {
+      track(socket);
+      admit(socket);
+    });
+    return { server, sockets };
+  }
+  const server = createTlsServer({
+    ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'],
+    // Asked for, and judged by refusal() below rather than by OpenSSL, which refuses
+    // Crossplane's own certificates (see mtls.ts).
+    requestCert: true, rejectUnauthorized: false,
+  }, (socket: TLSSocket) => {
+    const reason = socket.authorized ? undefined : refusal(socket.getPeerCertificate(true)?.raw, tls.cas);
+    if (reason) {
+      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason }, 'refused a TLS connection');
+      socket.destroy();
+      return;
+    }
+    admit(socket);
+  });
+  server.on('connection', track);
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'refused a TLS handshake');
+  });
+  return { server, sockets };
 }
 
 /**
@@ -124,7 +187,7 @@ function metricsFor(registry: Registry) {
 }
 
 export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.debug ? 'debug' : 'info' })): Promise<RunningServer> {
-  const creds = credentials(opts);
+  const tls = serverTls(opts);
   const registry = new Registry();
   const metrics = metricsFor(registry);
 
@@ -163,12 +226,10 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const health = new HealthImplementation({ '': 'SERVING', [V1_SERVICE]: 'SERVING', [V1BETA1_SERVICE]: 'SERVING' });
   health.addToServer(server);
 
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.address, creds, (err, port) => {
-      if (err) reject(new StartupError(`cannot listen on ${opts.address}: ${err.message}`));
-      else resolve(port);
-    });
-  });
+  // The connection is already TLS (or plain with --insecure): grpc-js speaks HTTP/2 on it.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const { server: listening, sockets } = listener(tls, (socket) => injector.injectConnection(socket), log);
+  const grpcPort = await listen(listening, opts.address, 'listen');
 
   const metricsServer = createServer((req, res) => {
     if (req.url === '/metrics') {
@@ -185,36 +246,49 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       res.writeHead(404).end();
     }
   });
-  const metricsPort = await listen(metricsServer, opts.metricsAddress).catch((err) => {
+  const metricsPort = await listen(metricsServer, opts.metricsAddress, 'serve metrics').catch((err) => {
+    listening.close();
     server.forceShutdown();
     throw err;
   });
   log.info({ address: opts.address, grpcPort, metricsPort, tls: !opts.insecure, clientCertificates: opts.insecure ? 'none' : 'required' }, 'serving');
 
+  // SIGTERM: no new connection (the listener closes) and no new call (GOAWAY on every
+  // session); calls in flight finish. At --drain-timeout whatever is left is cut off, every
+  // socket this server accepted is destroyed, and the metrics server closes, so shutdown
+  // always ends by then whatever the clients do.
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= new Promise<void>((resolve) => {
       health.setStatus('', 'NOT_SERVING');
-      const timer = setTimeout(() => {
-        log.warn({ timeoutMs: opts.drainTimeoutMs }, 'drain timed out; closing remaining calls');
-        server.forceShutdown();
-      }, opts.drainTimeoutMs);
-      timer.unref();
-      server.tryShutdown(() => {
+      listening.close();
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         metricsServer.close(() => resolve());
         metricsServer.closeAllConnections();
-      });
+      };
+      timer = setTimeout(() => {
+        log.warn({ timeoutMs: opts.drainTimeoutMs, connections: sockets.size }, 'drain timed out; closing remaining calls');
+        injector.destroy();
+        server.forceShutdown();
+        for (const socket of sockets) socket.destroy();
+        finish();
+      }, opts.drainTimeoutMs);
+      server.tryShutdown(finish);
     });
     return stopping;
   };
   return { grpcPort, metricsPort, shutdown };
 }
 
-function listen(server: HttpServer, address: string): Promise<number> {
+function listen(server: HttpServer | NetServer, address: string, what: string): Promise<number> {
   const { host, port } = splitAddress(address);
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new StartupError(`cannot serve metrics on ${address}: ${err.message}`)));
+    server.once('error', (err) => reject(new StartupError(`cannot ${what} on ${address}: ${err.message}`)));
     server.listen(port, host, () => {
       const a = server.address();
       resolve(typeof a === 'object' && a ? a.port : port);
