@@ -5,19 +5,32 @@
 #   scripts/tools.sh [kube-apiserver|kube-controller-manager|kubectl|etcd|all]   build what is missing
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh path TOOL                            print the cached binary's path
+#   scripts/tools.sh crossplane | crossplane-cli          Crossplane core and the `crossplane` CLI
+#   scripts/tools.sh crossplane-src                       the unpacked Crossplane sources (prints their folder)
+#   scripts/tools.sh registry                             Debian's docker-registry (a local OCI registry)
 #   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
-# Crossplane's CLI and core (github.com/crossplane/*) are refused by the module proxy
-# this project can reach (403), so they are not here; see README "What is not here yet".
+#
+# Crossplane: the Go module proxy is tried first, as a user on the internet would get it. The
+# proxy this project can reach refuses every github.com/crossplane/* module (403); then the
+# upstream source archives in ../shared/vendor-src/ (AEROGRID_VENDOR_SRC) are checked against
+# their SHA256SUMS, unpacked into the cache and used through `go mod edit -replace`.
 set -euo pipefail
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 ARGOCD_VERSION="${ARGOCD_VERSION:-v2.14.21}"
 GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
+# Crossplane core v2.3.4: v2.2.x rewrote resourceRefs on every reconcile of an XR that composes
+# same-named objects in several namespaces (fixed upstream in v2.3.2, crossplane#7341).
+CROSSPLANE_VERSION="${CROSSPLANE_VERSION:-v2.3.4}"
+CROSSPLANE_RUNTIME_VERSION="${CROSSPLANE_RUNTIME_VERSION:-v2.3.3}"
+FUNCTION_SDK_GO_VERSION="${FUNCTION_SDK_GO_VERSION:-v0.7.1}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENDOR_SRC="${AEROGRID_VENDOR_SRC:-$ROOT/../shared/vendor-src}"
 
 say() { echo "tools: $*" >&2; }
 die() { echo "tools: $*" >&2; exit 1; }
@@ -27,7 +40,9 @@ bin_path() {
     kube-apiserver|kube-controller-manager|kubectl) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
     ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd or ghz)" ;;
+    crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
+    crossplane-cli) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane-cli" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane or crossplane-cli)" ;;
   esac
 }
 
@@ -97,12 +112,104 @@ build_ghz() {
     || die "cannot build github.com/bojand/ghz@$GHZ_VERSION from the Go module proxy"
 }
 
+# The upstream sources of Crossplane core, crossplane-runtime, the CLI and function-sdk-go, unpacked
+# side by side into the cache (prints the folder). From the module proxy when it serves them;
+# otherwise from the archives in $VENDOR_SRC, each checked against SHA256SUMS.
+crossplane_src() {
+  local dir="$CACHE/src/crossplane-$CROSSPLANE_VERSION"
+  [ -f "$dir/.complete" ] && { echo "$dir"; return; }
+  need_go
+  rm -rf "$dir"; mkdir -p "$dir"
+  local core cli
+  if core=$(proxy_dir "crossplane/v2@$CROSSPLANE_VERSION") && cli=$(proxy_dir "cli/v2@$CROSSPLANE_VERSION"); then
+    # What a user on the internet gets: core and the CLI as the proxy serves them, and their
+    # dependencies (crossplane-runtime, function-sdk-go) from the proxy too, so no replace lines.
+    cp -r "$core" "$dir/crossplane"; cp -r "$cli" "$dir/cli"; chmod -R u+w "$dir"
+  else
+    say "the Go module proxy refuses Crossplane $CROSSPLANE_VERSION (github.com/crossplane/*); using the archives in $VENDOR_SRC"
+    [ -f "$VENDOR_SRC/SHA256SUMS" ] || die "no Crossplane sources: the module proxy refuses them and $VENDOR_SRC/SHA256SUMS is missing (set AEROGRID_VENDOR_SRC)"
+    local archive
+    for archive in "crossplane-$CROSSPLANE_VERSION" "crossplane-runtime-$CROSSPLANE_RUNTIME_VERSION" "crossplane-cli-$CROSSPLANE_VERSION" "function-sdk-go-$FUNCTION_SDK_GO_VERSION"; do
+      (cd "$VENDOR_SRC" && grep " $archive.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/$archive.tar.gz is missing or does not match SHA256SUMS"
+      tar -xzf "$VENDOR_SRC/$archive.tar.gz" -C "$dir"
+    done
+    mv "$dir/crossplane-${CROSSPLANE_VERSION#v}" "$dir/crossplane"
+    mv "$dir/crossplane-runtime-${CROSSPLANE_RUNTIME_VERSION#v}" "$dir/crossplane-runtime"
+    mv "$dir/cli-${CROSSPLANE_VERSION#v}" "$dir/cli"
+    mv "$dir/function-sdk-go-${FUNCTION_SDK_GO_VERSION#v}" "$dir/function-sdk-go"
+  fi
+  touch "$dir/.complete"
+  echo "$dir"
+}
+
+# The folder of github.com/crossplane/$1 as the module proxy serves it (fails when it is refused).
+proxy_dir() {
+  local d
+  d=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/crossplane/$1" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$d" ] && [ -d "$d" ] && echo "$d"
+}
+
+# Every binary gets its version: core refuses every package when it reports an empty one
+# ("package is not compatible with Crossplane version (): invalid semantic version"). In v2.3 the
+# variable lives in crossplane-runtime; -X on a missing variable is silently ignored, so check it.
+crossplane_ldflags() { echo "-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$CROSSPLANE_VERSION"; }
+
+# In the current folder's go.mod, points github.com/crossplane/MODULE=DIR at the unpacked archives
+# (only when they were used: modules from the proxy need no replace lines).
+replace_vendored() {
+  [ -d ../crossplane-runtime ] || return 0
+  local r args=()
+  for r in "$@"; do args+=(-replace "github.com/crossplane/$r"); done
+  go mod edit "${args[@]}"
+}
+
+check_crossplane_version() {
+  local got; got=$("$@" 2>&1 | tail -1)
+  case "$got" in *"$CROSSPLANE_VERSION") ;; *) rm -f "$1"; die "$1 reports version '$got', not $CROSSPLANE_VERSION";; esac
+}
+
+build_crossplane() {
+  local out; out=$(bin_path crossplane)
+  [ -x "$out" ] && { say "crossplane core $CROSSPLANE_VERSION: cached in $out"; return; }
+  local src; src=$(crossplane_src)
+  mkdir -p "$(dirname "$out")"
+  say "building Crossplane core $CROSSPLANE_VERSION"
+  (cd "$src/crossplane" && replace_vendored crossplane-runtime/v2=../crossplane-runtime \
+    && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$(crossplane_ldflags)" -o "$out.tmp" ./cmd/crossplane) \
+    || die "cannot build Crossplane core $CROSSPLANE_VERSION"
+  mv "$out.tmp" "$out"
+  check_crossplane_version "$out" --version
+}
+
+build_crossplane_cli() {
+  local out; out=$(bin_path crossplane-cli)
+  [ -x "$out" ] && { say "crossplane CLI $CROSSPLANE_VERSION: cached in $out"; return; }
+  local src; src=$(crossplane_src)
+  mkdir -p "$(dirname "$out")"
+  say "building the crossplane CLI $CROSSPLANE_VERSION"
+  (cd "$src/cli" && replace_vendored crossplane-runtime/v2=../crossplane-runtime crossplane/apis/v2=../crossplane/apis function-sdk-go=../function-sdk-go \
+    && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$(crossplane_ldflags)" -o "$out.tmp" ./cmd/crossplane) \
+    || die "cannot build the crossplane CLI $CROSSPLANE_VERSION"
+  mv "$out.tmp" "$out"
+  check_crossplane_version "$out" version --client
+}
+
+# Debian's docker-registry: the local OCI registry Crossplane's package manager pulls from.
+install_registry() {
+  [ -x /usr/bin/docker-registry ] && { say "docker-registry: installed"; return; }
+  apt_install docker-registry
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || die "$1 is required (Debian package $1)"
+  say "installing Debian's $1"
+  apt-get install -y -qq "$1" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$1" >/dev/null; } || die "cannot install $1"
+}
+
 # Debian's Lua 5.1: Argo CD runs health checks with Lua 5.1 semantics.
 install_lua() {
   command -v lua5.1 >/dev/null && { say "lua5.1: installed"; return; }
-  command -v apt-get >/dev/null || die "lua5.1 is required (Debian package lua5.1)"
-  say "installing Debian's lua5.1"
-  apt-get install -y -qq lua5.1 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq lua5.1 >/dev/null; } || die "cannot install lua5.1"
+  apt_install lua5.1
 }
 
 # Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
@@ -121,6 +228,10 @@ case "${1:-all}" in
   ghz) build_ghz ;;
   lua) install_lua ;;
   argocd-crds) argocd_crds ;;
-  all) build_etcd; build_kubernetes; install_lua; argocd_crds >/dev/null ;;
-  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|lua|argocd-crds|path TOOL]" ;;
+  crossplane) build_crossplane ;;
+  crossplane-cli) build_crossplane_cli ;;
+  crossplane-src) crossplane_src ;;
+  registry) install_registry ;;
+  all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; argocd_crds >/dev/null ;;
+  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
 esac
