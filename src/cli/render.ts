@@ -75,13 +75,18 @@ export function render(docs: Obj[], input: Obj): Rendered[] {
     }
     // The server gives these; a render plays the API server.
     const composite = { ...xr, metadata: { generation: 1, ...xr.metadata } };
+    // Call again, as Crossplane would, until the function asks for nothing new and composes
+    // nothing new: what it composed counts as observed (a Tenant composes its Namespaces first).
     let rsp: RunFunctionResponse | undefined;
     let required: Record<string, Obj[]> = {};
+    let observed: Record<string, Obj> = {};
     for (let i = 0; i < 5; i++) {
-      rsp = runFunction(crossplaneRequest({ tag: 'aerogrid-render', composite, input, required })).response;
+      rsp = runFunction(crossplaneRequest({ tag: 'aerogrid-render', composite, input, required, observed })).response;
       const wanted = { ...(rsp.requirements?.resources ?? {}), ...(rsp.requirements?.extraResources ?? {}) };
-      if (Object.keys(wanted).every((k) => k in required)) break;
+      const composed = Object.fromEntries(Object.entries(rsp.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj]));
+      if (Object.keys(wanted).every((k) => k in required) && Object.keys(composed).every((k) => k in observed)) break;
       required = Object.fromEntries(Object.entries(wanted).map(([k, s]) => [k, find(world, s)]));
+      observed = composed;
     }
     const fatal = rsp!.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     const warnings = rsp!.results.filter((r) => r.severity === Severity.SEVERITY_WARNING).map((r) => r.message);

@@ -53,21 +53,36 @@ export function renderTenant(input: RenderInput): RenderOutput {
 
   // Everything composed follows from the validated spec, the settings and the name.
   const composed = COMPOSED.get(`${identity(spec)}\u0000${identity(settings)}\u0000${name}`, () => composeTenant(name, spec, settings, namespaces));
+  // Crossplane applies composed resources in no fixed order and stops at the first failure, so
+  // an object in a namespace that does not exist yet fails the whole apply, and every retry
+  // costs the XR watch events and time. Such objects are held back until Crossplane observes
+  // their Namespace; one already observed is never held back (leaving it out would delete it).
+  let heldBack = 0;
   for (const [key, resource] of Object.entries(composed)) {
+    const ns = resource.metadata?.namespace;
+    if (ns && !input.observed[`namespace-${ns}`] && !input.observed[key]) {
+      heldBack++;
+      continue;
+    }
     out.resources[key] = { resource, ready: readiness(resource, input.observed[key]) };
   }
 
   const pending = Object.entries(out.resources).filter(([, d]) => !d.ready).map(([k]) => k);
+  const ready = pending.length === 0 && heldBack === 0;
   out.status = {
-    phase: pending.length === 0 ? 'Ready' : 'Pending',
+    phase: ready ? 'Ready' : 'Pending',
     namespaces,
     apps: namespaces.reduce((n, ns) => n + (input.required[`apps-${ns}`]?.length ?? 0), 0),
-    message: pending.length === 0 ? `${namespaces.length} namespace(s) ready` : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
+    message: ready
+      ? `${namespaces.length} namespace(s) ready`
+      : heldBack > 0
+        ? `creating namespace(s) ${namespaces.filter((ns) => !input.observed[`namespace-${ns}`]).join(', ')}; ${heldBack} object(s) in them follow once they exist`
+        : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
   };
   out.conditions.push({
     type: 'TenantReady',
-    status: pending.length === 0 ? 'True' : 'False',
-    reason: pending.length === 0 ? 'Available' : 'Creating',
+    status: ready ? 'True' : 'False',
+    reason: ready ? 'Available' : 'Creating',
     message: out.status.message as string,
   });
   return out;
