@@ -213,6 +213,9 @@ describe('the progress of push --wait', () => {
     expect(follow().progress.see(refused({ lastTransitionTime: '2026-11-22T11:59:00Z' }))).toEqual({ done: false });
     expect(follow().progress.see(refused({ observedGeneration: 2 }))).toEqual({ done: true, ok: false, reason: 'the platform refused App shop: spec.runtime: no' });
     expect(follow().progress.see(refused({ lastTransitionTime: '2026-11-22T12:00:00Z' }))).toMatchObject({ done: true, ok: false });
+    // As Crossplane core v2.3.4 words a FATAL result: the user sees the function's message alone.
+    const wrapped = refused({ observedGeneration: 2, message: 'cannot compose resources: pipeline step "render" returned a fatal result: App acme-dev/shop: spec.runtime: no' });
+    expect(follow().progress.see(wrapped)).toEqual({ done: true, ok: false, reason: 'the platform refused App shop: App acme-dev/shop: spec.runtime: no' });
   });
 });
 

@@ -29,7 +29,7 @@ export class Progress {
     const status: Obj = app.status ?? {};
     const refused = (status.conditions ?? []).find((c: Obj) => c?.type === 'Synced' && c.status === 'False' && this.current(c));
     if (refused) {
-      const reason = `the platform refused App ${app.metadata?.name}: ${refused.message || refused.reason}`;
+      const reason = `the platform refused App ${app.metadata?.name}: ${functionMessage(refused.message) || refused.reason}`;
       this.say(reason);
       return { done: true, ok: false, reason };
     }
@@ -73,4 +73,12 @@ export class Progress {
     // Condition times have whole seconds.
     return Number.isFinite(at) && at >= Math.floor(this.since.getTime() / 1000) * 1000;
   }
+}
+
+/**
+ * The function's own words in a Synced=False message: Crossplane core wraps a FATAL result as
+ * `cannot compose resources: pipeline step "render" returned a fatal result: <message>`.
+ */
+export function functionMessage(message: string | undefined): string {
+  return (message ?? '').replace(/^cannot compose resources: pipeline step "[^"]*" returned a fatal result: /, '');
 }
