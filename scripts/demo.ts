@@ -1,102 +1,96 @@
-// make demo: the main job, end to end, on this machine.
+// make demo: the main job, end to end, on this machine, with Crossplane core doing the reconciling.
 //
-// Builds (or reuses) the pinned control plane, starts etcd, kube-apiserver and
-// kube-controller-manager on 127.0.0.1, installs aerogrid from dist/, starts the function
-// over mTLS, applies the example Tenant and App, and reconciles them until the App is Ready.
-// Two things cannot run here and are played by this script, which says so when it does:
-// Crossplane core (its modules are refused by the Go module proxy; scripts/lib/composer.ts
-// stands in for its composite reconciler) and the kubelet (no container runtime: the build
-// Job is marked succeeded and the Deployment available).
+// Builds (or reuses) the pinned etcd, kube-apiserver, kube-controller-manager, kubectl and
+// Crossplane core and CLI; starts them on 127.0.0.1; publishes aerogrid's Function and
+// Configuration packages to a local registry and installs them through Crossplane's package
+// manager; applies the example Tenant and App, and follows them to Ready.
+//
+// One thing cannot run here and is played by this script, which says SIMULATED when it does:
+// the kubelet (no container runtime: the build Job is marked running then succeeded, and the
+// Deployment available). The function runs as a local process over mTLS with a certificate from
+// Crossplane's CA (scripts/lib/runtime.ts), where a cluster would run it as a Deployment.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Composer, type Outcome, type XrRef } from './lib/composer.js';
-import { startControlPlane, type ControlPlane } from './lib/controlplane.js';
-import { FunctionRunnerServiceClient, mtlsCredentials, startFunction, type FunctionProcess } from './lib/function.js';
-import { compositionInput, installAerogrid, must } from './lib/install.js';
-import { playKubelet } from './lib/kubelet.js';
+import { must } from './lib/install.js';
 import { ROOT } from './lib/net.js';
-import { makePki } from './lib/pki.js';
+import { ensureTools, startPlatform, waitForPhase, type Platform } from './lib/platform.js';
+import { toolPath } from './lib/controlplane.js';
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 const say = (msg: string) => console.log(`[${elapsed().padStart(6)}] ${msg}`);
-const simulated = (msg: string) => console.log(`[${elapsed().padStart(6)}] SIMULATED: ${msg}`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-let cp: ControlPlane | undefined;
-let fn: FunctionProcess | undefined;
+let platform: Platform | undefined;
 
 async function main(): Promise<void> {
-  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager and kubectl (scripts/tools.sh)');
-  if (spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'all'], { stdio: 'inherit' }).status !== 0) throw new Error('scripts/tools.sh failed');
+  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core and CLI (scripts/tools.sh control-plane)');
+  ensureTools();
   const toolsDone = Date.now();
 
-  say('starting etcd, kube-apiserver (RBAC, default admission plugins) and kube-controller-manager on 127.0.0.1');
-  cp = await startControlPlane({ controllers: true });
+  say('starting etcd, kube-apiserver (RBAC, Pod Security) and kube-controller-manager on 127.0.0.1, then Crossplane core');
+  platform = await startPlatform({ say });
+  const { cp, xp, kubelet } = platform;
   const upDone = Date.now();
-  say('installing aerogrid from dist/: CRDs of the Tenant and App XRDs, Istio CRDs, the function input CRD, the ClusterRole, the deletion policy');
-  installAerogrid(cp);
-
-  say('starting the aerogrid function over mTLS (client certificates required)');
-  const pki = makePki();
-  fn = await startFunction(['--tls-certs-dir', pki.serverDir]);
-  const client = new FunctionRunnerServiceClient(fn.address, mtlsCredentials(pki.ca, pki.client));
-  const composer = new Composer(cp, client, compositionInput());
-  say('Crossplane core is not available here (github.com/crossplane/* is refused by the Go module proxy); scripts/lib/composer.ts plays its composite reconciler');
 
   const tenant = parse(readFileSync(join(ROOT, 'examples/tenant.yaml'), 'utf8'));
   const app = parse(readFileSync(join(ROOT, 'examples/app.yaml'), 'utf8'));
-  say('kubectl apply examples/tenant.yaml');
+  say('kubectl apply -f examples/tenant.yaml');
+  const tenantAt = Date.now();
   must(cp.apply([tenant]));
-  const tenantRef: XrRef = { kind: 'Tenant', name: 'acme' };
-  const tenantOutcome = await until('Tenant acme Ready', () => composer.reconcile(tenantRef), (o) => o.status.phase === 'Ready');
+  await follow(platform, 'Tenant', 'acme', undefined);
+  const tenantReady = Date.now();
 
-  say('kubectl apply examples/app.yaml (as the tenant admin would)');
-  const appliedAt = Date.now();
+  say('kubectl apply -f examples/app.yaml (as the tenant admin would)');
+  const appAt = Date.now();
   must(cp.apply([app]));
-  const appRef: XrRef = { kind: 'App', name: 'hello', namespace: 'acme-dev' };
-  await until('App hello Ready', () => composer.reconcile(appRef), (o) => o.status.phase === 'Ready', (o) => playKubelet(cp!, o, simulated));
-  // One more pass, as Crossplane would: status now records the build, so the Job is let go.
-  const settled = await composer.reconcile(appRef);
-  // And once more for the Tenant, whose status now counts the App.
-  await composer.reconcile(tenantRef);
-  const readyAt = Date.now();
+  const ready = await follow(platform, 'App', 'hello', 'acme-dev');
+  const appReady = Date.now();
 
-  console.log('\n$ kubectl get tenants');
+  console.log(`\n$ crossplane version (core)\n${xp.version}`);
+  console.log('\n$ kubectl get functions,configurations');
+  console.log(cp.kubectl('get', 'functions,configurations').stdout);
+  console.log('$ kubectl get tenants');
   console.log(cp.kubectl('get', 'tenants').stdout);
   console.log('$ kubectl get apps -n acme-dev -o wide');
   console.log(cp.kubectl('get', 'apps', '-n', 'acme-dev', '-o', 'wide').stdout);
-  console.log(`App URL: ${settled.status.url}  (access: ${settled.status.access}; a valid Auth0 JWT from an allowed group is required)`);
-  console.log(`Image:   ${settled.status.image}\n`);
-  printTree('Tenant/acme', tenantOutcome);
-  printTree('App/acme-dev/hello', settled);
-  console.log(`\nbuild Job and build context after Ready: ${'job' in settled.composed ? 'still desired' : 'released (the same source is never built again)'}`);
-  console.log(`timings: tools ${((toolsDone - started) / 1000).toFixed(1)}s, control plane up ${((upDone - toolsDone) / 1000).toFixed(1)}s, App applied → Ready ${((readyAt - appliedAt) / 1000).toFixed(1)}s (the build and rollout simulated), total ${elapsed()}`);
-}
-
-/** Reconciles until done(), as Crossplane's requeue would, printing each change of phase. */
-async function until(what: string, step: () => Promise<Outcome>, done: (o: Outcome) => boolean, between?: (o: Outcome) => void): Promise<Outcome> {
-  let last = '';
-  for (let i = 0; i < 40; i++) {
-    const o = await step();
-    if (o.fatal) throw new Error(`${what}: FATAL: ${o.fatal}`);
-    const line = `${o.status.phase}: ${o.status.message ?? ''}`;
-    if (line !== last) say(`  ${what.split(' ').slice(0, 2).join(' ')} → ${line}`);
-    last = line;
-    if (done(o)) return o;
-    between?.(o);
-    await new Promise((r) => setTimeout(r, 250));
+  console.log(`App URL: ${ready.status.url}  (access: ${ready.status.access}; a valid Auth0 JWT from an allowed group is required)`);
+  console.log(`Image:   ${ready.status.image}\n`);
+  for (const [kind, name, ns] of [['tenant', 'acme'], ['app', 'hello', 'acme-dev']] as const) {
+    console.log(`$ crossplane resource trace ${kind} ${name}${ns ? ` -n ${ns}` : ''}`);
+    console.log(trace(platform, kind, name, ns));
   }
-  throw new Error(`${what}: not reached after 40 reconciles (last: ${last})`);
+  console.log(`builds run: ${kubelet.buildsOf('acme-dev', 'hello').length} (${kubelet.buildsOf('acme-dev', 'hello').join(', ')})`);
+  console.log(`timings: tools ${seconds(toolsDone - started)}, control plane and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
+    + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App applied → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
 }
 
-function printTree(root: string, o: Outcome): void {
-  console.log(root);
-  const entries = Object.values(o.composed).sort((a, b) => `${a.namespace ?? ''}/${a.kind}/${a.name}`.localeCompare(`${b.namespace ?? ''}/${b.kind}/${b.name}`));
-  entries.forEach((r, i) => {
-    console.log(`${i === entries.length - 1 ? '└─' : '├─'} ${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}${r.ready ? '' : '  (not ready)'}`);
+/** Follows an XR to Ready, printing each change of phase as Crossplane and the function report it. */
+async function follow(p: Platform, kind: string, name: string, namespace: string | undefined) {
+  let last = '';
+  const timer = setInterval(() => {
+    const o = p.get(kind, name, namespace);
+    const line = `${o?.status?.phase ?? '(no status yet)'}: ${o?.status?.message ?? ''}`;
+    if (line !== last) say(`  ${kind} ${name} → ${line}`);
+    last = line;
+  }, 100);
+  try {
+    const o = await waitForPhase(p, kind, name, namespace, 'Ready', 120_000);
+    const line = `${o.status.phase}: ${o.status.message ?? ''}`;
+    if (line !== last) say(`  ${kind} ${name} → ${line}`);
+    return o;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function trace(p: Platform, kind: string, name: string, namespace?: string): string {
+  const r = spawnSync(toolPath('crossplane-cli'), ['resource', 'trace', kind, name, ...(namespace ? ['-n', namespace] : [])], {
+    env: { ...process.env, KUBECONFIG: p.cp.kubeconfig }, encoding: 'utf8', timeout: 60_000,
   });
+  return r.status === 0 ? r.stdout : `(crossplane resource trace failed: ${r.stderr.trim()})\n`;
 }
 
 try {
@@ -105,6 +99,9 @@ try {
   console.error(`demo failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  await fn?.stop();
-  await cp?.stop();
+  if (process.env.KEEP && platform && !process.exitCode) {
+    say(`KEEP: the control plane stays up; KUBECONFIG=${platform.cp.kubeconfig}; Ctrl-C stops it`);
+    await new Promise<void>((r) => process.once('SIGINT', () => r()));
+  }
+  await platform?.stop();
 }

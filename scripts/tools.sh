@@ -2,7 +2,8 @@
 # Installs pinned third-party tools, built from the Go module proxy, into a cache outside
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
-#   scripts/tools.sh [kube-apiserver|kube-controller-manager|kubectl|etcd|all]   build what is missing
+#   scripts/tools.sh [all|control-plane]                  build what is missing (control-plane: what make demo needs)
+#   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh path TOOL                            print the cached binary's path
 #   scripts/tools.sh crossplane | crossplane-cli          Crossplane core and the `crossplane` CLI
@@ -232,6 +233,7 @@ case "${1:-all}" in
   crossplane-cli) build_crossplane_cli ;;
   crossplane-src) crossplane_src ;;
   registry) install_registry ;;
+  control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
   all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; argocd_crds >/dev/null ;;
-  *) die "usage: scripts/tools.sh [all|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
+  *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
 esac

@@ -1,32 +1,26 @@
-// The aerogrid CLI end to end, as a tenant developer, on a real control plane: etcd,
-// kube-apiserver (RBAC, admission) and kube-controller-manager, with aerogrid installed from
-// dist/ and the function running over mTLS. The developer is a real user of that API server:
-// a client certificate (CN dana, O acme-developers) from its CA, with no admin rights.
+// The aerogrid CLI end to end, as a tenant developer, on the real control plane: etcd,
+// kube-apiserver (RBAC, admission) and kube-controller-manager, with Crossplane core v2.3.4
+// reconciling and aerogrid installed through its package manager (scripts/lib/platform.ts). The
+// developer is a real user of that API server: a client certificate (CN dana, O acme-developers)
+// from its CA, with no admin rights.
 //
-// Two parts are played, as in `make demo`, and this test says so: Crossplane core (its
-// modules are refused by the Go module proxy; scripts/lib/composer.ts reconciles every App
-// and Tenant in the background) and the kubelet (no container runtime: scripts/lib/kubelet.ts
-// marks the build Job running then succeeded, and the Deployment available).
+// SIMULATED: the kubelet (no container runtime here): scripts/lib/kubelet.ts marks the build
+// Job running then succeeded, and the Deployment available.
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Composer } from '../scripts/lib/composer.js';
-import { startControlPlane, type ControlPlane } from '../scripts/lib/controlplane.js';
-import { FunctionRunnerServiceClient, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';
-import { compositionInput, installAerogrid, must } from '../scripts/lib/install.js';
-import { playKubelet } from '../scripts/lib/kubelet.js';
-import { makePki } from '../scripts/lib/pki.js';
+import type { ControlPlane } from '../scripts/lib/controlplane.js';
+import { waitUntil } from '../scripts/lib/crossplane.js';
+import { must } from '../scripts/lib/install.js';
+import { startPlatform, type Platform } from '../scripts/lib/platform.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
+let p: Platform;
 let cp: ControlPlane;
-let fn: FunctionProcess;
 let developer: string;
 let notInstalled: Run;
-const builds = new Set<string>();
-let reconciling = true;
-let loop: Promise<void>;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -47,50 +41,27 @@ function aerogrid(args: string[], kubeconfig = developer): Promise<Run> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Crossplane's part, played: reconcile every Tenant and App, again and again, as its controllers would. */
-async function reconcileForever(composer: Composer): Promise<void> {
-  while (reconciling) {
-    const tenants: Obj[] = JSON.parse(must(cp.kubectl('get', 'tenants', '-o', 'json')).stdout).items;
-    const apps: Obj[] = JSON.parse(must(cp.kubectl('get', 'apps', '-A', '-o', 'json')).stdout).items;
-    for (const xr of [...tenants, ...apps]) {
-      if (xr.metadata.deletionTimestamp) continue;
-      try {
-        const o = await composer.reconcile({ kind: xr.kind, name: xr.metadata.name, namespace: xr.metadata.namespace });
-        if (o.composed.job) builds.add(o.composed.job.name);
-        playKubelet(cp, o); // SIMULATED: no kubelet or container runtime on this machine
-      } catch (err) {
-        if (!/not found/.test((err as Error).message)) throw err;
-      }
-    }
-    await sleep(200);
-  }
-}
+const builds = () => p.kubelet.buildsOf('acme-dev', 'shop');
 
 beforeAll(async () => {
-  cp = await startControlPlane({ controllers: true });
-  // Before aerogrid is installed: the CLI must say so.
-  notInstalled = await aerogrid(['list', '-n', 'default'], cp.kubeconfig);
-  installAerogrid(cp);
-  const pki = makePki();
-  fn = await startFunction(['--tls-certs-dir', pki.serverDir]);
-  const composer = new Composer(cp, new FunctionRunnerServiceClient(fn.address, mtlsCredentials(pki.ca, pki.client)), compositionInput());
+  p = await startPlatform({
+    // Before aerogrid is installed: the CLI must say so.
+    beforeInstall: async (bare) => {
+      notInstalled = await aerogrid(['list', '-n', 'default'], bare.kubeconfig);
+    },
+  });
+  cp = p.cp;
   const acme = exampleTenant() as Obj;
   must(cp.apply([acme, { ...acme, metadata: { name: 'globex' }, spec: { ...acme.spec, namespaces: ['dev'], groups: { admin: ['globex-admins'] } } }]));
-  loop = reconcileForever(composer);
-  for (let i = 0; i < 100; i++) {
+  await waitUntil('Tenants acme and globex Ready', () => {
     const phases = JSON.parse(must(cp.kubectl('get', 'tenants', '-o', 'json')).stdout).items.map((t: Obj) => t.status?.phase);
-    if (phases.length === 2 && phases.every((p: string) => p === 'Ready')) break;
-    await sleep(200);
-  }
+    return phases.length === 2 && phases.every((ph: string) => ph === 'Ready');
+  }, 60_000);
   developer = cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev');
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
-  reconciling = false;
-  await loop;
-  await fn?.stop();
-  await cp?.stop();
+  await p?.stop();
 });
 
 const folder = mkdtempSync(join(tmpdir(), 'aerogrid-cli-'));
@@ -114,7 +85,7 @@ describe('aerogrid push, as a tenant developer', () => {
     expect(run.stdout).toMatch(/build (queued|running|succeeded)/);
     expect(run.stdout).toMatch(/ready: https:\/\/apps\.example\.com\/apps\/acme-dev\/shop\//);
     expect(run.stdout.trim().split('\n').pop()).toBe('App shop is Ready: https://apps.example.com/apps/acme-dev/shop/');
-    expect([...builds].filter((j) => j.startsWith('shop-build-'))).toHaveLength(1);
+    expect(builds()).toHaveLength(1);
     // Server-side apply, field manager aerogrid, owning the files.
     const app = JSON.parse(must(cp.kubectl('get', 'app', 'shop', '-n', 'acme-dev', '-o', 'json', '--show-managed-fields')).stdout);
     const mine = app.metadata.managedFields.find((m: Obj) => m.manager === 'aerogrid');
@@ -133,7 +104,7 @@ describe('aerogrid push, as a tenant developer', () => {
     const after = JSON.parse(must(cp.kubectl('get', 'app', 'shop', '-n', 'acme-dev', '-o', 'json')).stdout);
     expect(after.metadata.generation).toBe(before.metadata.generation);
     expect(after.status.image).toBe(before.status.image);
-    expect([...builds].filter((j) => j.startsWith('shop-build-'))).toHaveLength(1);
+    expect(builds()).toHaveLength(1);
   }, 90_000);
 
   test('after an edit: exactly one new build, and the new image serves', async () => {
@@ -146,7 +117,7 @@ describe('aerogrid push, as a tenant developer', () => {
     const after = JSON.parse(must(cp.kubectl('get', 'app', 'shop', '-n', 'acme-dev', '-o', 'json')).stdout);
     expect(after.status.sourceDigest).not.toBe(before.status.sourceDigest);
     expect(after.status.image).toBe(`registry.example.com/aerogrid/acme/shop:${after.status.sourceDigest.slice('sha256:'.length)}`);
-    expect([...builds].filter((j) => j.startsWith('shop-build-'))).toHaveLength(2);
+    expect(builds()).toHaveLength(2);
   }, 120_000);
 
   test("into another tenant's namespace: refused, with what to do, and nothing created", async () => {

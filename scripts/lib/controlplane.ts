@@ -1,11 +1,7 @@
-// A real control plane, minus what cannot run here: etcd and kube-apiserver (pinned, built
-// by scripts/tools.sh from the Go module proxy) as local processes on 127.0.0.1, with PKI
-// made per run, RBAC authorization and the default admission plugins (Pod Security included).
-//
-// Crossplane core is not among them: the Go module proxy refuses github.com/crossplane/*.
-// In its place, xrdToCrd() derives each XRD's CRD the way Crossplane's xcrd package does
-// (spec and status copied under the standard apiVersion/kind/metadata), so the API server
-// enforces exactly the schema and CEL rules that Crossplane would install.
+// A real control plane, minus what cannot run here: etcd, kube-apiserver and (optionally)
+// kube-controller-manager (pinned, built by scripts/tools.sh from the Go module proxy) as local
+// processes on 127.0.0.1, with PKI made per run, RBAC authorization and the default admission
+// plugins (Pod Security included). Crossplane core runs on top of it: scripts/lib/crossplane.ts.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +9,18 @@ import { join } from 'node:path';
 import { ROOT, freePort } from './net.js';
 import { authority, issue, openssl } from './pki.js';
 
+export interface KubectlResult { status: number; stdout: string; stderr: string }
+
 export interface ControlPlane {
+  /** This run's folder: PKI, etcd's data, logs. */
+  dir: string;
   kubeconfig: string;
-  kubectl(...args: string[]): { status: number; stdout: string; stderr: string };
+  /** The API server's CA and URL. */
+  caFile: string;
+  server: string;
+  kubectl(...args: string[]): KubectlResult;
+  /** kubectl without blocking the event loop (for loops that run beside gRPC servers). */
+  kubectlAsync(...args: string[]): Promise<KubectlResult>;
   /** kubectl with standard input. */
   apply(objects: unknown[], ...args: string[]): { status: number; stdout: string; stderr: string };
   /**
@@ -103,9 +108,22 @@ current-context: aerogrid
     ]);
     await waitFor('kube-controller-manager', async () => kubectl('get', 'serviceaccount', 'default', '-n', 'default').status === 0, 60000, () => logs);
   }
+  const kubectlAsync = (...args: string[]) => new Promise<KubectlResult>((resolve) => {
+    const child = spawn(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', (err) => resolve({ status: -1, stdout, stderr: `${err.message}\n${stderr}` }));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
   return {
+    dir,
     kubeconfig,
+    caFile: join(dir, 'ca.crt'),
+    server: `https://127.0.0.1:${apiPort}`,
     kubectl,
+    kubectlAsync,
     apply(objects: unknown[], ...args: string[]) {
       const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'aerogrid-test', '-f', '-', ...args], {
         input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20,
@@ -125,50 +143,6 @@ current-context: aerogrid
         await new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)));
       }
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** The CRD Crossplane generates for an XRD (v1 or v2), as internal/xcrd does it. */
-export function xrdToCrd(xrd: Record<string, any>, claim = false): Record<string, any> {
-  const version = xrd.spec.versions[0];
-  const schema = version.schema.openAPIV3Schema;
-  const names = claim ? xrd.spec.claimNames : xrd.spec.names;
-  const v2 = xrd.apiVersion.endsWith('/v2');
-  const scope = claim ? 'Namespaced' : v2 ? xrd.spec.scope ?? 'Namespaced' : 'Cluster';
-  const crossplaneSpec = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${names.plural}.${xrd.spec.group}` },
-    spec: {
-      group: xrd.spec.group,
-      names: { ...names, listKind: `${names.kind}List`, singular: names.kind.toLowerCase() },
-      scope,
-      versions: [{
-        name: version.name,
-        served: true,
-        storage: true,
-        additionalPrinterColumns: version.additionalPrinterColumns,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: schema.description,
-            required: ['spec'],
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: { ...schema.properties.spec, properties: { ...schema.properties.spec.properties, crossplane: crossplaneSpec } },
-              status: {
-                ...schema.properties.status,
-                properties: { ...schema.properties.status.properties, conditions: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-              },
-            },
-          },
-        },
-      }],
     },
   };
 }

@@ -20,8 +20,8 @@ export interface FunctionProcess {
 }
 
 /** Starts the function and resolves once it logs that it is serving (or rejects with its output). */
-export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {}): Promise<FunctionProcess> {
-  const port = await freePort();
+export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {}, grpcPort?: number): Promise<FunctionProcess> {
+  const port = grpcPort ?? (await freePort());
   const metricsPort = await freePort();
   const child = spawn(process.execPath, [BIN, '--address', `127.0.0.1:${port}`, '--metrics-address', `127.0.0.1:${metricsPort}`, ...args], {
     cwd: ROOT,

@@ -1,0 +1,208 @@
+// Real Crossplane core on the local control plane, installed the way it runs in a cluster,
+// minus the kubelet:
+//
+//   `crossplane core init` (CRDs, the root CA and client certificate Secrets) → `crossplane core
+//   start` as a process → a local OCI registry (Debian's docker-registry) → aerogrid's Function
+//   and Configuration built with `crossplane xpkg build`, pushed with `crossplane xpkg push`, and
+//   installed by Crossplane's package manager, as a platform engineer would.
+//
+// In a cluster, Crossplane's Deployment runtime runs each FunctionRevision as a Deployment and
+// fills in its status. Core runs here with `--package-runtime=Function=External`, where nobody
+// does: scripts/lib/runtime.ts plays that part for every new revision (a function process over
+// mTLS with a server certificate from Crossplane's CA, and the revision's endpoint).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ControlPlane } from './controlplane.js';
+import { toolPath } from './controlplane.js';
+import { installCrds, must } from './install.js';
+import { ROOT, freePort } from './net.js';
+import { FunctionRuntime } from './runtime.js';
+
+type Obj = Record<string, any>;
+
+export const CROSSPLANE_NAMESPACE = 'crossplane-system';
+/** Where platform.yaml says the packages are published; an ImageConfig points it at the local registry. */
+const PACKAGE_PREFIX = 'xpkg.aerogrid.io/';
+
+export interface Crossplane {
+  version: string;
+  /** host:port of the local OCI registry. */
+  registry: string;
+  runtime: FunctionRuntime;
+  metricsPort: number;
+  logs(): string;
+  /** Builds and pushes dist/function and dist/configuration (and the legacy flavour) at this version. */
+  publish(version: string): void;
+  /** Installs the Configuration (which pulls in the Function) and waits until both are healthy and the XRDs established. */
+  install(version: string, opts?: { legacy?: boolean }): Promise<void>;
+  /** Moves the installed Function to another published version (a package upgrade). */
+  upgradeFunction(version: string): Promise<void>;
+  /** Stops core, the runtime's function processes and the registry. */
+  stop(): Promise<void>;
+}
+
+export interface CrossplaneOptions {
+  say?: (msg: string) => void;
+  /** Extra flags for `crossplane core start`. */
+  coreFlags?: string[];
+}
+
+function platformPackages(): { function: string; configuration: string } {
+  const text = readFileSync(join(ROOT, 'platform.yaml'), 'utf8');
+  const pick = (key: string) => new RegExp(`^\\s+${key}: (\\S+)`, 'm').exec(text)![1];
+  return { function: pick('function'), configuration: pick('configuration') };
+}
+
+export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}\n${detail()}`.trimEnd());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const condition = (o: Obj | undefined, type: string) => (o?.status?.conditions ?? []).find((c: Obj) => c.type === type);
+export const isTrue = (o: Obj | undefined, type: string) => condition(o, type)?.status === 'True';
+
+export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions = {}): Promise<Crossplane> {
+  const say = opts.say ?? (() => {});
+  const bin = toolPath('crossplane');
+  const cli = toolPath('crossplane-cli');
+  const src = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'crossplane-src'], { encoding: 'utf8' }).stdout.trim();
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const dir = join(cp.dir, 'crossplane');
+  mkdirSync(dir, { recursive: true });
+  const env = { ...process.env, KUBECONFIG: cp.kubeconfig, POD_NAMESPACE: CROSSPLANE_NAMESPACE };
+  let logs = '';
+  const children: ChildProcess[] = [];
+  const run = (file: string, args: string[], quiet = false) => {
+    const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', quiet ? 'ignore' : 'pipe', quiet ? 'ignore' : 'pipe'] });
+    child.stdout?.on('data', (d) => (logs += d));
+    child.stderr?.on('data', (d) => (logs += d));
+    children.push(child);
+    return child;
+  };
+
+  // What Crossplane's init container does in a cluster: its CRDs, and the CA and client certificate.
+  // The CRDs go first and are waited for: `core init` applies them itself but creates its Lock
+  // before the API server serves them ("no matches for kind Lock").
+  const crdsDir = join(src, 'crossplane/cluster/crds');
+  installCrds(cp, readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => parseYaml(readFileSync(join(crdsDir, f), 'utf8'))));
+  must(cp.kubectl('create', 'namespace', CROSSPLANE_NAMESPACE));
+  const init = spawnSync(bin, ['core', 'init', '--enable-webhooks=false', `--cr-ds-path=${crdsDir}`,
+    '--tlsca-secret-name=crossplane-root-ca', '--tls-client-secret-name=crossplane-tls-client'], { env, encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) throw new Error(`crossplane core init failed:\n${init.stderr}`);
+  const clientDir = join(dir, 'tls-client');
+  mkdirSync(clientDir, { recursive: true });
+  const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
+
+  mkdirSync(join(dir, 'xpkg-cache'), { recursive: true }); // core does not make it: "cannot unpack package: ... closed pipe"
+  const [metricsPort, healthPort, registryPort] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(dir, 'registry.yaml'), `version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: ${join(dir, 'registry')} }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:${registryPort} }
+`);
+  run('/usr/bin/docker-registry', ['serve', join(dir, 'registry.yaml')], true); // it logs every 404 as an error
+  const registry = `127.0.0.1:${registryPort}`;
+
+  run(bin, ['core', 'start', '--enable-webhooks=false', '--package-runtime=Function=External', `--tls-client-certs-dir=${clientDir}`,
+    `--xpkg-cache-dir=${join(dir, 'xpkg-cache')}`, `--metrics-port=${metricsPort}`, `--health-probe-port=${healthPort}`, ...(opts.coreFlags ?? [])]);
+  await waitUntil('Crossplane core to report healthy', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok, 60_000, () => logs.slice(-3000));
+  await waitUntil(`the registry on ${registry}`, async () => (await fetch(`http://${registry}/v2/`).catch(() => undefined))?.ok, 30_000, () => logs.slice(-3000));
+  say(`Crossplane ${version} core started (External function runtime, webhooks off); registry on ${registry}`);
+
+  const runtime = new FunctionRuntime(cp, { say });
+  runtime.start();
+
+  // Istio's CRDs: the cluster's, installed before aerogrid as Istio would be.
+  const istio = spawnSync('bash', [join(ROOT, 'scripts/imports.sh'), '--print-crds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).stdout;
+  installCrds(cp, istio.split(/^---$/m).filter((d) => d.trim()).map((d) => JSON.parse(JSON.stringify(parseYaml(d)))));
+
+  // Packages are named as platform.yaml publishes them; this ImageConfig sends their pulls to
+  // the local registry, as a platform team mirroring packages would.
+  must(cp.apply([{
+    apiVersion: 'pkg.crossplane.io/v1beta1', kind: 'ImageConfig', metadata: { name: 'aerogrid-local-registry' },
+    spec: { matchImages: [{ type: 'Prefix', prefix: PACKAGE_PREFIX }], rewriteImage: { prefix: `${registry}/` } },
+  }]));
+
+  const packages = platformPackages();
+  const local = (ref: string) => ref.replace(PACKAGE_PREFIX, `${registry}/`);
+  const xpkg = (...args: string[]) => {
+    const r = spawnSync(cli, ['xpkg', ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`crossplane xpkg ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  };
+  const get = (kind: string, name?: string): Obj | undefined => {
+    const out = must(cp.kubectl('get', kind, ...(name ? [name] : []), '-o', 'json', '--ignore-not-found')).stdout.trim();
+    return out ? JSON.parse(out) : undefined;
+  };
+  const functionName = packages.function.split('/').slice(-2).join('-');
+
+  return {
+    version,
+    registry,
+    runtime,
+    metricsPort,
+    logs: () => logs,
+    publish(pkgVersion: string) {
+      // Each published version carries its version in its metadata, so that two versions are two
+      // packages (two digests, two revisions) even when nothing else in dist/ changed.
+      const build = (root: string, file: string) => {
+        const copy = join(dir, `src-${pkgVersion}`, root);
+        cpSync(join(ROOT, root), copy, { recursive: true });
+        const meta = join(copy, 'crossplane.yaml');
+        writeFileSync(meta, readFileSync(meta, 'utf8').replace(/^  annotations:\n/m, `  annotations:\n    platform.aerogrid.io/package-version: ${pkgVersion}\n`));
+        xpkg('build', `--package-root=${copy}`, `--examples-root=${join(dir, 'no-examples')}`, `--package-file=${join(dir, file)}`);
+      };
+      build('dist/function', `function-${pkgVersion}.xpkg`);
+      build('dist/configuration', `configuration-${pkgVersion}.xpkg`);
+      build('dist/legacy/configuration', `configuration-legacy-${pkgVersion}.xpkg`);
+      xpkg('push', `--package-files=${join(dir, `function-${pkgVersion}.xpkg`)}`, `${local(packages.function)}:${pkgVersion}`);
+      xpkg('push', `--package-files=${join(dir, `configuration-${pkgVersion}.xpkg`)}`, `${local(packages.configuration)}:${pkgVersion}`);
+      xpkg('push', `--package-files=${join(dir, `configuration-legacy-${pkgVersion}.xpkg`)}`, `${local(packages.configuration)}-legacy:${pkgVersion}`);
+      say(`crossplane xpkg build + push: ${packages.function}:${pkgVersion}, ${packages.configuration}:${pkgVersion} (and -legacy) → ${registry}`);
+    },
+    async install(pkgVersion: string, { legacy = false } = {}) {
+      const name = legacy ? 'configuration-aerogrid-legacy' : 'configuration-aerogrid';
+      must(cp.apply([{
+        apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name },
+        spec: { package: `${packages.configuration}${legacy ? '-legacy' : ''}:${pkgVersion}` },
+      }]));
+      const detail = () => `${cp.kubectl('get', 'configurations,configurationrevisions,functions,functionrevisions').stdout}\n${logs.slice(-3000)}`;
+      await waitUntil(`Configuration ${name} healthy`, () => {
+        const c = get('configuration', name);
+        return isTrue(c, 'Installed') && isTrue(c, 'Healthy');
+      }, 180_000, detail);
+      await waitUntil(`Function ${functionName} healthy`, () => {
+        const f = get('function', functionName);
+        return isTrue(f, 'Installed') && isTrue(f, 'Healthy');
+      }, 120_000, detail);
+      await waitUntil('the XRDs established and offered', () => {
+        const xrds: Obj[] = get('compositeresourcedefinitions')?.items ?? [];
+        return xrds.length > 0 && xrds.every((x) => isTrue(x, 'Established') && (!x.spec.claimNames || isTrue(x, 'Offered')));
+      }, 120_000, () => `${cp.kubectl('get', 'xrd').stdout}\n${logs.slice(-3000)}`);
+      say(`installed ${name} ${pkgVersion} through Crossplane's package manager: Configuration and Function healthy, XRDs established`);
+    },
+    async upgradeFunction(pkgVersion: string) {
+      must(cp.kubectl('patch', 'function', functionName, '--type=merge', '-p', JSON.stringify({ spec: { package: `${packages.function}:${pkgVersion}` } })));
+      await waitUntil(`Function ${functionName} at ${pkgVersion} and healthy`, () => {
+        const revisions: Obj[] = get('functionrevisions')?.items ?? [];
+        const active = revisions.find((r) => r.spec.desiredState === 'Active');
+        return active?.spec.image?.endsWith(`:${pkgVersion}`) && isTrue(active, 'RevisionHealthy') && isTrue(active, 'RuntimeHealthy') && isTrue(get('function', functionName), 'Healthy');
+      }, 120_000, () => `${cp.kubectl('get', 'functions,functionrevisions').stdout}\n${logs.slice(-3000)}`);
+    },
+    async stop() {
+      await runtime.stop();
+      for (const c of children.reverse()) {
+        if (c.exitCode !== null) continue;
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
+    },
+  };
+}
