@@ -188,6 +188,17 @@ describe('a package upgrade', () => {
   }, 180_000);
 });
 
+describe('what kubectl shows', () => {
+  test('tenants and apps have one AGE column each (Crossplane adds it), and `kubectl get function` lists Crossplane\'s Functions', () => {
+    for (const [what, ns] of [['tenants', []], ['apps', ['-n', 'acme-dev']]] as const) {
+      const header = must(p.cp.kubectl('get', what, ...ns)).stdout.split('\n')[0].trim().split(/\s+/);
+      expect(header.filter((h) => h === 'AGE')).toHaveLength(1);
+      expect(header.slice(0, 2)).toEqual(['NAME', 'PHASE']);
+    }
+    expect(must(p.cp.kubectl('get', 'function', '-o', 'name')).stdout.trim()).toBe('function.pkg.crossplane.io/aerogrid-function-aerogrid');
+  });
+});
+
 describe('deleting a Tenant that still has Apps', () => {
   test('is refused by the deletion policy with a message that says what to do', () => {
     const r = p.cp.kubectl('delete', 'tenant', 'acme', '--dry-run=server');

@@ -21,11 +21,11 @@ export class Tenant extends CompositeApi {
       description: 'A team on the shared cluster: namespaces, quota, least-privilege roles, network isolation and Istio mTLS.',
       spec: TenantSpec,
       status: TenantStatus,
+      // Crossplane appends SYNCED, READY, COMPOSITION and AGE to every XR's columns.
       printerColumns: [
         { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },
         { name: 'NAMESPACES', type: 'string', jsonPath: '.status.namespaces' },
         { name: 'TIER', type: 'string', jsonPath: '.spec.tier', priority: 1 },
-        { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     });
   }
@@ -46,7 +46,6 @@ export class App extends CompositeApi {
         { name: 'URL', type: 'string', jsonPath: '.status.url' },
         { name: 'IMAGE', type: 'string', jsonPath: '.status.image' },
         { name: 'MESSAGE', type: 'string', jsonPath: '.status.message', priority: 1 },
-        { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     });
   }

@@ -55,7 +55,9 @@ export function inputCrd(): Record<string, unknown> {
     metadata: { name: `platformsettings.${INPUT_GROUP}` },
     spec: {
       group: INPUT_GROUP,
-      names: { kind: INPUT_KIND, listKind: `${INPUT_KIND}List`, plural: 'platformsettings', singular: 'platformsettings', categories: ['crossplane', 'function'] },
+      names: { kind: INPUT_KIND, listKind: `${INPUT_KIND}List`, plural: 'platformsettings', singular: 'platformsettings' },
+      // No categories: `function` would make `kubectl get function` list PlatformSettings
+      // ("No resources found") instead of Crossplane's Functions.
       scope: 'Namespaced',
       versions: [{
         name: INPUT_VERSION,
