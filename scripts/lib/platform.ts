@@ -35,6 +35,8 @@ export interface PlatformOptions {
   say?: (msg: string) => void;
   kubelet?: KubeletOptions;
   coreFlags?: string[];
+  /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
+  legacy?: boolean;
   /** Runs on the bare control plane, before Crossplane and aerogrid are installed. */
   beforeInstall?: (cp: ControlPlane) => Promise<void>;
 }
@@ -52,7 +54,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     await opts.beforeInstall?.(cp);
     xp = await startCrossplane(cp, { say, coreFlags: opts.coreFlags ?? CORE_FLAGS });
     xp.publish(PACKAGE_VERSION);
-    await xp.install(PACKAGE_VERSION);
+    await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
     // What a platform engineer applies beside the packages.
     must(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
   } catch (err) {

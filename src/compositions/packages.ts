@@ -25,7 +25,9 @@ export function configurationMeta(file: PlatformFile, flavour: Flavour): Record<
       },
     },
     spec: {
-      crossplane: { version: flavour === 'v2' ? '>=v2.0.0' : '>=v1.17.0 <v2.0.0' },
+      // The legacy flavour's v1 XRDs (cluster-scoped XRs, a claim for App) run on Crossplane
+      // 1.17-1.20 and on v2, which still serves v1 XRDs as legacy XRs (tested on v2.3.4).
+      crossplane: { version: flavour === 'v2' ? '>=v2.0.0' : '>=v1.17.0' },
       dependsOn: [{ function: file.packages.function, version: `>=${file.packages.version}` }],
     },
   };
