@@ -1,11 +1,16 @@
 // One composite API (Tenant or App) as a construct: its XRD and its Composition,
-// in the Crossplane v2 flavour or the legacy 1.17–1.20 flavour, from the same props.
+// in the Crossplane v2 flavour or the legacy flavour (v1 XRDs with claims), from the same
+// props, typed by the bindings `cdk8s import` generated from Crossplane's own CRDs.
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { toStructural } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, type PlatformSettings } from '../api/platform.js';
 import { GROUP } from '../functions/resources.js';
-import { Composition, CompositeResourceDefinition, type PrinterColumn } from './crossplane.js';
+import {
+  Composition, CompositionSpecMode, CompositeResourceDefinition, CompositeResourceDefinitionV2, CompositeResourceDefinitionV2SpecScope,
+  type CompositeResourceDefinitionV2SpecVersionsAdditionalPrinterColumns as PrinterColumn,
+} from '../../imports/apiextensions.crossplane.io.js';
+
 
 export const VERSION = 'v1alpha1';
 
@@ -42,34 +47,50 @@ export class CompositeApi extends Construct {
       properties: { spec: toStructural(props.spec), status: toStructural(props.status) },
       required: ['spec'],
     };
-    new CompositeResourceDefinition(this, 'definition', {
-      apiVersion: legacy ? 'v1' : 'v2',
-      name: this.xrdName,
+    const metadata = { name: this.xrdName };
+    const names = { kind, plural, categories: ['aerogrid'] };
+    const versions = [{
+      name: VERSION,
+      served: true,
+      referenceable: true,
+      additionalPrinterColumns: props.printerColumns,
+      schema: { openApiv3Schema: schema },
+    }];
+    const defaultCompositionRef = { name: this.xrdName };
+    if (legacy) {
+      new CompositeResourceDefinition(this, 'definition', {
+        metadata,
+        spec: {
+          group: GROUP,
+          names,
+          ...(props.scope === 'Namespaced' ? { claimNames: { kind: props.kind, plural: props.plural, categories: ['aerogrid'] } } : {}),
+          defaultCompositionRef,
+          versions,
+        },
+      });
+    } else {
+      new CompositeResourceDefinitionV2(this, 'definition', {
+        metadata,
+        spec: {
+          group: GROUP,
+          names,
+          scope: props.scope === 'Namespaced' ? CompositeResourceDefinitionV2SpecScope.NAMESPACED : CompositeResourceDefinitionV2SpecScope.CLUSTER,
+          defaultCompositionRef,
+          versions,
+        },
+      });
+    }
+    new Composition(this, 'composition', {
+      metadata: { name: this.xrdName, labels: { 'platform.aerogrid.io/flavour': props.flavour } },
       spec: {
-        group: GROUP,
-        names: { kind, plural, categories: ['aerogrid'] },
-        ...(legacy
-          ? props.scope === 'Namespaced' ? { claimNames: { kind: props.kind, plural: props.plural, categories: ['aerogrid'] } } : {}
-          : { scope: props.scope }),
-        defaultCompositionRef: { name: this.xrdName },
-        versions: [{
-          name: VERSION,
-          served: true,
-          referenceable: true,
-          additionalPrinterColumns: props.printerColumns,
-          schema: { openAPIV3Schema: schema },
+        compositeTypeRef: { apiVersion: `${GROUP}/${VERSION}`, kind },
+        mode: CompositionSpecMode.PIPELINE,
+        pipeline: [{
+          step: 'render',
+          functionRef: { name: props.functionName },
+          input: { apiVersion: `${INPUT_GROUP}/${INPUT_VERSION}`, kind: INPUT_KIND, ...props.settings },
         }],
       },
-    });
-    new Composition(this, 'composition', {
-      name: this.xrdName,
-      labels: { 'platform.aerogrid.io/flavour': props.flavour },
-      compositeTypeRef: { apiVersion: `${GROUP}/${VERSION}`, kind },
-      pipeline: [{
-        step: 'render',
-        functionRef: { name: props.functionName },
-        input: { apiVersion: `${INPUT_GROUP}/${INPUT_VERSION}`, kind: INPUT_KIND, ...props.settings },
-      }],
     });
   }
 }
