@@ -11,7 +11,6 @@ import {
   type CompositeResourceDefinitionV2SpecVersionsAdditionalPrinterColumns as PrinterColumn,
 } from '../../imports/apiextensions.crossplane.io.js';
 
-
 export const VERSION = 'v1alpha1';
 
 export type Flavour = 'v2' | 'legacy';
