@@ -25,7 +25,8 @@ node-version:
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("aerogrid needs Node.js 20.19 or newer (package.json engines); this is " + process.version); process.exit(1) }' \
 	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
-## tools: build the pinned etcd, kube-apiserver and kubectl (cached in ~/.cache/aerogrid).
+## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core
+## and CLI, install docker-registry and lua5.1 (cached in ~/.cache/aerogrid, keyed by version).
 tools:
 	bash scripts/tools.sh all
 
@@ -49,8 +50,9 @@ check-generated: deps
 	diff -r imports "$$tmp/imports" >/dev/null || { echo "imports/ is stale: run make imports and commit it"; exit 1; }; \
 	echo "check-generated: dist/ and imports/ match their sources"
 
-## unit: T0 (schemas, renderers, synthesis), T1 (the function process over mTLS) and
-## the admission tier (a real etcd and kube-apiserver).
+## unit: T0 (schemas, renderers, synthesis), T1 (the function process over mTLS), T2 (the
+## crossplane CLI's render and validate), and T3 (real Crossplane core on etcd + kube-apiserver:
+## admission, reconciliation, the CLI end to end, the legacy flavour).
 unit: deps tools
 	$(JEST) --ci
 
@@ -67,7 +69,8 @@ bench: deps
 function: deps
 	node bin/aerogrid-function.js --insecure --debug --address 127.0.0.1:9443
 
-## demo: the main job, end to end on this machine.
+## demo: the main job, end to end on this machine, with Crossplane core reconciling
+## (KEEP=1 leaves the control plane running). Builds only what it needs (tools.sh control-plane).
 demo: deps
 	$(TSX) scripts/demo.ts
 

@@ -1,6 +1,6 @@
 // The requests the benchmark sends: the same bytes to the baseline and to aerogrid.
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { appRequired, exampleApp, exampleTenant, request } from '../test/helpers/fixtures.js';
+import { appRequired, exampleApp, exampleTenant, observedNamespaces, request } from '../test/helpers/fixtures.js';
 
 /** The example App at its largest phase: build context, Job, Deployment, Service, Istio policies. */
 function appRequest(app = exampleApp()): RunFunctionRequest {
@@ -11,8 +11,8 @@ function appRequest(app = exampleApp()): RunFunctionRequest {
 export const CASES = {
   /** An XR aerogrid does not compose: protocol, TLS, decoding, dispatch and a FATAL answer. */
   dispatch: () => request({ composite: { apiVersion: 'example.org/v1', kind: 'XDatabase', metadata: { name: 'db' }, spec: { size: 'small' } } }),
-  /** The example Tenant: two namespaces, 34 composed resources. */
-  tenant: () => request({ composite: exampleTenant() }),
+  /** The example Tenant with its two Namespaces observed: 34 composed resources. */
+  tenant: () => request({ composite: exampleTenant(), observed: observedNamespaces(exampleTenant()) }),
   /** The example App, the same request every call, as Crossplane polls an App that did not change. */
   app: () => appRequest(),
   /**

@@ -222,18 +222,23 @@ argocd_crds() {
   echo "$dir/manifests/crds"
 }
 
-case "${1:-all}" in
-  path) bin_path "${2:?tool name}" ;;
-  kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
-  etcd) build_etcd ;;
-  ghz) build_ghz ;;
-  lua) install_lua ;;
-  argocd-crds) argocd_crds ;;
-  crossplane) build_crossplane ;;
-  crossplane-cli) build_crossplane_cli ;;
-  crossplane-src) crossplane_src ;;
-  registry) install_registry ;;
-  control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-  all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; argocd_crds >/dev/null ;;
-  *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
-esac
+one() {
+  case "$1" in
+    kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
+    etcd) build_etcd ;;
+    ghz) build_ghz ;;
+    lua) install_lua ;;
+    argocd-crds) argocd_crds ;;
+    crossplane) build_crossplane ;;
+    crossplane-cli) build_crossplane_cli ;;
+    crossplane-src) crossplane_src ;;
+    registry) install_registry ;;
+    control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; argocd_crds >/dev/null ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
+  esac
+}
+
+# Several tools may be named at once: scripts/tools.sh crossplane crossplane-cli
+if [ "${1:-}" = path ]; then bin_path "${2:?tool name}"; exit; fi
+for tool in "${@:-all}"; do one "$tool"; done

@@ -24,8 +24,10 @@ test('1,000 renders of one observed App state: identical bytes, exactly one buil
 
 test('the Tenant renders to the same bytes whatever order Crossplane lists observed resources in', () => {
   const tenant = exampleTenant();
-  const a = runFunction(request({ composite: tenant, observed: { x: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } }, y: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } } } })).response;
-  const b = runFunction(request({ composite: tenant, observed: { y: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } }, x: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } } } })).response;
+  // The Namespaces observed, so that everything in them is composed too.
+  const a = runFunction(request({ composite: tenant, observed: { 'namespace-acme-dev': { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } }, 'namespace-acme-prod': { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } } } })).response;
+  const b = runFunction(request({ composite: tenant, observed: { 'namespace-acme-prod': { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-prod' } }, 'namespace-acme-dev': { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-dev' } } } })).response;
+  expect(Object.keys(a.desired!.resources)).toHaveLength(34);
   expect(Buffer.from(RunFunctionResponse.encode(a).finish()).equals(Buffer.from(RunFunctionResponse.encode(b).finish()))).toBe(true);
 });
 

@@ -1,11 +1,11 @@
 // Least privilege, proved over every Role the Tenant renderer produces.
 import { runFunction } from '../src/functions/fn.js';
-import { exampleTenant, request } from './helpers/fixtures.js';
+import { exampleTenant, observedNamespaces, request } from './helpers/fixtures.js';
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 type Role = { kind: string; metadata: { name: string; namespace: string }; rules: Rule[] };
 
-const rendered = Object.values(runFunction(request({ composite: exampleTenant() })).response.desired!.resources).map((r) => r.resource as Record<string, any>);
+const rendered = Object.values(runFunction(request({ composite: exampleTenant(), observed: observedNamespaces(exampleTenant()) })).response.desired!.resources).map((r) => r.resource as Record<string, any>);
 const roles = rendered.filter((r) => r.kind === 'Role') as Role[];
 const byName = (name: string) => roles.filter((r) => r.metadata.name === `aerogrid-${name}`);
 const can = (role: Role, group: string, resource: string, verb: string) =>

@@ -1,5 +1,6 @@
 // Tier T1: the real function process, the generated gRPC client, real mTLS.
 import { spawnSync } from 'node:child_process';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
@@ -168,6 +169,44 @@ describe('lifecycle', () => {
     expect(own.logs()).toContain('draining in-flight calls');
     c.close();
   });
+
+  test('SIGTERM always ends by --drain-timeout, with a stalled call open and a client that keeps connecting (5 runs)', async () => {
+    const drainSeconds = 1;
+    for (let run = 0; run < 5; run++) {
+      const own = await startFunction(['--tls-certs-dir', pki.serverDir, '--drain-timeout', String(drainSeconds)]);
+      // A call that never finishes: a gRPC frame header announcing 1,000 bytes, and 5 of them sent.
+      const session = http2.connect(`https://${own.address}`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key });
+      session.on('error', () => {});
+      const stalled = session.request({ ':method': 'POST', ':path': '/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction', 'content-type': 'application/grpc', te: 'trailers' });
+      stalled.on('error', () => {});
+      stalled.write(Buffer.from([0, 0, 0, 0x03, 0xe8, 1, 2, 3, 4, 5]));
+      // Calls in flight, and new connections every few milliseconds, before and after the signal.
+      const c = new FunctionRunnerServiceClient(own.address, mtlsCredentials(pki.ca, pki.client));
+      const app = exampleApp();
+      const req = request({ composite: app, required: appRequired(app, exampleTenant()) });
+      await call(c, req);
+      const calls = Array.from({ length: 32 }, () => call(c, req).catch(() => undefined));
+      let connecting = true;
+      const connector = (async () => {
+        while (connecting) {
+          const extra = new FunctionRunnerServiceClient(own.address, mtlsCredentials(pki.ca, pki.client), { 'grpc.use_local_subchannel_pool': 1 });
+          void call(extra, req, 3000).catch(() => undefined).finally(() => extra.close());
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      const signalled = Date.now();
+      own.child.kill('SIGTERM');
+      const code = await own.exited;
+      const took = Date.now() - signalled;
+      connecting = false;
+      await connector;
+      await Promise.all(calls);
+      c.close();
+      session.destroy();
+      expect({ run, code }).toEqual({ run, code: 0 });
+      expect(took).toBeLessThanOrEqual(drainSeconds * 1000 + 1000);
+    }
+  }, 60_000);
 
   test('a port already in use is a non-zero exit with a clear message', async () => {
     const busy = fn.address;

@@ -4,7 +4,7 @@ import { platformFileOf, synthesize } from '../src/compositions/synth.js';
 import { runFunction } from '../src/functions/fn.js';
 import { COMPOSED, groupOf } from '../src/functions/kinds.js';
 import { TENANT_ROLES } from '../src/functions/rbac.js';
-import { appRequired, exampleApp, exampleTenant, readYaml, request } from './helpers/fixtures.js';
+import { appRequired, exampleApp, exampleTenant, readYaml, request, observedNamespaces } from './helpers/fixtures.js';
 
 const platform = () => platformFileOf(readYaml('platform.yaml'));
 
@@ -34,7 +34,7 @@ describe('the aggregated ClusterRole', () => {
     const app = exampleApp();
     const observedDeployment = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'app', image: 'r/x:1' }] } } } };
     const rendered = [
-      runFunction(request({ composite: exampleTenant() })),
+      runFunction(request({ composite: exampleTenant(), observed: observedNamespaces(exampleTenant()) })),
       runFunction(request({ composite: app, required: appRequired(app, exampleTenant()) })),
       runFunction(request({ composite: { ...app, spec: { ...(app.spec as object), autoscaling: { maxReplicas: 3 } } }, observed: { deployment: observedDeployment }, required: appRequired(app, exampleTenant()) })),
     ].flatMap((o) => Object.values(o.response.desired!.resources).map((r) => r.resource as { apiVersion: string; kind: string }));

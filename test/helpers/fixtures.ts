@@ -30,6 +30,17 @@ export function tenantNamespace(name: string, tenant: string): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'platform.aerogrid.io/tenant': tenant } }, status: { phase: 'Active' } };
 }
 
+/**
+ * A Tenant's Namespaces as Crossplane observes them once it applied them: a Tenant composes
+ * what lives in its namespaces only then.
+ */
+export function observedNamespaces(tenant: KubeObject): Record<string, unknown> {
+  const spec = tenant.spec as { namespaces: string[] };
+  const name = tenant.metadata!.name!;
+  const names = spec.namespaces.length === 0 ? [`tenant-${name}`] : spec.namespaces.map((s) => `${name}-${s}`);
+  return Object.fromEntries(names.map((ns) => [`namespace-${ns}`, tenantNamespace(ns, name)]));
+}
+
 /** The required resources an App needs: its namespace and the tenant that owns it. */
 export function appRequired(app: KubeObject, tenant: KubeObject): RenderInput['required'] {
   return {
