@@ -1,9 +1,12 @@
 // Tier T1: the real function process, the generated gRPC client, real mTLS.
 import { spawnSync } from 'node:child_process';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { splitAddress } from '../src/functions/server.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { makePki, type Pki } from '../scripts/lib/pki.js';
 import { exampleApp, exampleTenant, request, appRequired } from './helpers/fixtures.js';
@@ -50,6 +53,26 @@ describe('RunFunction over mTLS', () => {
     expect(a.meta?.tag).toBe('tag-v1beta1');
     expect(Object.keys(a.desired!.resources)).toContain('job');
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  test('bytes that are not a RunFunctionRequest get a FATAL result that says so, not a nesting limit', async () => {
+    const raw = grpc.makeGenericClientConstructor({
+      runFunction: { path: '/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction', requestStream: false, responseStream: false,
+        requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b },
+    }, 'raw') as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { runFunction: (b: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void };
+    const c = new raw(fn.address, mtlsCredentials(pki.ca, pki.client));
+    const answer = async (bytes: Buffer) => RunFunctionResponse.decode(await new Promise<Buffer>((res, rej) => c.runFunction(bytes, (e, r) => (e ? rej(e) : res(r!))))).results[0];
+    // A length-delimited field running past the end of the message.
+    const truncated = await answer(Buffer.from([0x0a, 0x50, 0x01, 0x02]));
+    expect(truncated.severity).toBe(Severity.SEVERITY_FATAL);
+    expect(truncated.message).toMatch(/^request: cannot decode RunFunctionRequest: the bytes are not a valid protobuf message of that type \(/);
+    expect(truncated.message).not.toMatch(/nested/);
+    // An object nested 40 levels deep: the nesting limit, named as such.
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) deep = { a: deep };
+    const nested = await answer(Buffer.from(RunFunctionRequest.encode(request({ composite: { ...exampleTenant(), spec: deep } })).finish()));
+    expect(nested.message).toMatch(/^request: cannot decode RunFunctionRequest: it nests more than 100 protobuf messages/);
+    c.close();
   });
 
   test('a wrong kind gets a FATAL result naming the kinds aerogrid composes, and the server keeps serving', async () => {
@@ -207,6 +230,23 @@ describe('lifecycle', () => {
       expect(took).toBeLessThanOrEqual(drainSeconds * 1000 + 1000);
     }
   }, 60_000);
+
+  test('idle connections are closed: TLS ones that never speak, HTTP/2 ones with no call, and handshakes that never finish', async () => {
+    const own = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-connection-idle', '2', '--handshake-timeout', '1']);
+    const { port } = splitAddress(own.address);
+    const closed = (socket: NodeJS.EventEmitter) => new Promise<number>((r) => { const t = Date.now(); socket.once('close', () => r(Date.now() - t)); });
+    // Admitted (a valid client certificate), then silent: no HTTP/2 preface.
+    const silent = Array.from({ length: 10 }, () => tls.connect({ host: '127.0.0.1', port, ca: pki.ca, cert: pki.client.cert, key: pki.client.key, ALPNProtocols: ['h2'] }).on('error', () => {}).resume());
+    // An HTTP/2 session with no call: closed for idleness, not cut off as silent.
+    const session = http2.connect(`https://${own.address}`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key }).on('error', () => {});
+    // A TCP connection that never starts the TLS handshake.
+    const mute = net.connect(port, '127.0.0.1').on('error', () => {}).resume();
+    const [h2, ...rest] = await Promise.all([closed(session), ...silent.map(closed), closed(mute)]);
+    expect(Math.max(...rest)).toBeLessThan(2500);
+    expect(h2).toBeGreaterThanOrEqual(1500);
+    expect(h2).toBeLessThan(4500);
+    await own.stop();
+  }, 20_000);
 
   test('a port already in use is a non-zero exit with a clear message', async () => {
     const busy = fn.address;

@@ -19,6 +19,23 @@ Flags (each has an environment twin):
   --max-send-message-size MIB    largest response (FUNCTION_MAX_SEND_MESSAGE_SIZE, default 16)
   --metrics-address ADDR         Prometheus /metrics (FUNCTION_METRICS_ADDRESS, default 0.0.0.0:9102)
   --drain-timeout SECONDS        SIGTERM waits this long for in-flight calls (FUNCTION_DRAIN_TIMEOUT, default 30)
+
+Connection limits (the server's; a client cannot lift them):
+  --max-connection-idle SECONDS  close a connection with no call for this long
+                                 (FUNCTION_MAX_CONNECTION_IDLE, default 300)
+  --max-connection-age SECONDS   ask a client to reconnect after this long, so load spreads over
+                                 new replicas (FUNCTION_MAX_CONNECTION_AGE, default 1800)
+  --max-connection-age-grace SECONDS
+                                 then give its calls this long before closing
+                                 (FUNCTION_MAX_CONNECTION_AGE_GRACE, default 60)
+  --keepalive-time SECONDS       ping a connection with no traffic this often
+                                 (FUNCTION_KEEPALIVE_TIME, default 120)
+  --keepalive-timeout SECONDS    and close it when the ping is not answered in this long
+                                 (FUNCTION_KEEPALIVE_TIMEOUT, default 20)
+  --max-concurrent-streams N     calls in flight on one connection (FUNCTION_MAX_CONCURRENT_STREAMS,
+                                 default 256)
+  --handshake-timeout SECONDS    a TLS handshake must finish in this long
+                                 (FUNCTION_HANDSHAKE_TIMEOUT, default 10)
   -h, --help                     this text
 `;
 
@@ -35,6 +52,13 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
       'max-send-message-size': { type: 'string' },
       'metrics-address': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'max-connection-idle': { type: 'string' },
+      'max-connection-age': { type: 'string' },
+      'max-connection-age-grace': { type: 'string' },
+      'keepalive-time': { type: 'string' },
+      'keepalive-timeout': { type: 'string' },
+      'max-concurrent-streams': { type: 'string' },
+      'handshake-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -54,6 +78,15 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
     maxSendMessageSize: positive('max-send-message-size', values['max-send-message-size'] ?? env.FUNCTION_MAX_SEND_MESSAGE_SIZE ?? '16') * MiB,
     metricsAddress: values['metrics-address'] ?? env.FUNCTION_METRICS_ADDRESS ?? '0.0.0.0:9102',
     drainTimeoutMs: positive('drain-timeout', values['drain-timeout'] ?? env.FUNCTION_DRAIN_TIMEOUT ?? '30') * 1000,
+    limits: {
+      maxConnectionIdleMs: positive('max-connection-idle', values['max-connection-idle'] ?? env.FUNCTION_MAX_CONNECTION_IDLE ?? '300') * 1000,
+      maxConnectionAgeMs: positive('max-connection-age', values['max-connection-age'] ?? env.FUNCTION_MAX_CONNECTION_AGE ?? '1800') * 1000,
+      maxConnectionAgeGraceMs: positive('max-connection-age-grace', values['max-connection-age-grace'] ?? env.FUNCTION_MAX_CONNECTION_AGE_GRACE ?? '60') * 1000,
+      keepaliveTimeMs: positive('keepalive-time', values['keepalive-time'] ?? env.FUNCTION_KEEPALIVE_TIME ?? '120') * 1000,
+      keepaliveTimeoutMs: positive('keepalive-timeout', values['keepalive-timeout'] ?? env.FUNCTION_KEEPALIVE_TIMEOUT ?? '20') * 1000,
+      maxConcurrentStreams: Math.floor(positive('max-concurrent-streams', values['max-concurrent-streams'] ?? env.FUNCTION_MAX_CONCURRENT_STREAMS ?? '256')),
+      handshakeTimeoutMs: positive('handshake-timeout', values['handshake-timeout'] ?? env.FUNCTION_HANDSHAKE_TIMEOUT ?? '10') * 1000,
+    },
   };
 }
 

@@ -64,6 +64,14 @@ function deserialize(bytes: Buffer): RunFunctionRequest | Undecodable {
   }
 }
 
+/** What to tell the caller about a request that could not be decoded, by what went wrong. */
+export function undecodableMessage(error: string): string {
+  if (/recursion limit/.test(error)) {
+    return `request: cannot decode RunFunctionRequest: it nests more than 100 protobuf messages (${error}); an object nested more than about 30 levels deep cannot be rendered`;
+  }
+  return `request: cannot decode RunFunctionRequest: the bytes are not a valid protobuf message of that type (${error})`;
+}
+
 const V1_DEFINITION = {
   runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserialize, responseSerialize: encodeResponse },
 };
@@ -83,7 +91,29 @@ export interface ServerOptions {
   metricsAddress: string;
   /** How long SIGTERM waits for in-flight calls before cutting them off. */
   drainTimeoutMs: number;
+  limits?: ConnectionLimits;
 }
+
+/** Server-side limits on connections (main.ts documents each flag). */
+export interface ConnectionLimits {
+  maxConnectionIdleMs: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  maxConcurrentStreams: number;
+  handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  maxConnectionIdleMs: 300_000,
+  maxConnectionAgeMs: 1_800_000,
+  maxConnectionAgeGraceMs: 60_000,
+  keepaliveTimeMs: 120_000,
+  keepaliveTimeoutMs: 20_000,
+  maxConcurrentStreams: 256,
+  handshakeTimeoutMs: 10_000,
+};
 
 export class StartupError extends Error {}
 
@@ -130,16 +160,28 @@ export function serverTls(opts: Pick<ServerOptions, 'insecure' | 'tlsCertsDir'>)
  * accepts, or plain TCP with --insecure. Admitted connections go to `admit`; every socket it
  * accepted is in `sockets` until it closes.
  */
-function listener(tls: ServerTls | undefined, admit: (socket: Socket) => void, log: Logger): { server: NetServer; sockets: Set<Socket> } {
+function listener(tls: ServerTls | undefined, admit: (socket: Socket) => void, log: Logger, limits: ConnectionLimits): { server: NetServer; sockets: Set<Socket> } {
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   };
+  // grpc-js closes an idle HTTP/2 session, but not a connection that never starts one: a client
+  // must send its HTTP/2 preface within the handshake timeout of being admitted.
+  const admitIdle = (socket: Socket) => {
+    const before = socket.bytesRead;
+    setTimeout(() => {
+      if (socket.bytesRead === before && !socket.destroyed) {
+        log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: `no HTTP/2 preface within ${limits.handshakeTimeoutMs} ms` }, 'closed a silent connection');
+        socket.destroy();
+      }
+    }, limits.handshakeTimeoutMs).unref();
+    admit(socket);
+  };
   if (!tls) {
     const server = createTcpServer((socket) => {
       track(socket);
-      admit(socket);
+      admitIdle(socket);
     });
     return { server, sockets };
   }
@@ -147,7 +189,7 @@ function listener(tls: ServerTls | undefined, admit: (socket: Socket) => void, l
     ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'],
     // Asked for, and judged by refusal() below rather than by OpenSSL, which refuses
     // Crossplane's own certificates (see mtls.ts).
-    requestCert: true, rejectUnauthorized: false,
+    requestCert: true, rejectUnauthorized: false, handshakeTimeout: limits.handshakeTimeoutMs,
   }, (socket: TLSSocket) => {
     const reason = socket.authorized ? undefined : refusal(socket.getPeerCertificate(true)?.raw, tls.cas);
     if (reason) {
@@ -155,11 +197,12 @@ function listener(tls: ServerTls | undefined, admit: (socket: Socket) => void, l
       socket.destroy();
       return;
     }
-    admit(socket);
+    admitIdle(socket);
   });
   server.on('connection', track);
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'refused a TLS handshake');
+    socket.destroy(); // a handshake that timed out is not closed otherwise
   });
   return { server, sockets };
 }
@@ -197,7 +240,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     let outcome;
     try {
       outcome = 'undecodable' in req
-        ? { response: fatalResponse({ meta: req.meta } as RunFunctionRequest, `request: cannot decode RunFunctionRequest (${req.undecodable}); objects nested more than about 30 levels deep cannot be rendered`), kind: 'unknown', xr: 'request', severity: 'Fatal' as const }
+        ? { response: fatalResponse({ meta: req.meta } as RunFunctionRequest, undecodableMessage(req.undecodable)), kind: 'unknown', xr: 'request', severity: 'Fatal' as const }
         : runFunction(req);
     } catch (err) {
       // runFunction turns every error into FATAL; this is the last line of defence.
@@ -214,9 +257,19 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     callback(null, outcome.response);
   };
 
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxRecvMessageSize,
     'grpc.max_send_message_length': opts.maxSendMessageSize,
+    // Idle and old connections are closed (an old one after a GOAWAY and a grace period for its
+    // calls); a silent peer is pinged and dropped when it does not answer. grpc-js enforces no
+    // minimum ping interval from clients; Node's HTTP/2 (nghttp2) drops a session that floods.
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
     // Channelz keeps per-call statistics for a debugging service this server does not offer;
     // it cost about 3% of a call's CPU.
     'grpc.enable_channelz': 0,
@@ -228,7 +281,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
 
   // The connection is already TLS (or plain with --insecure): grpc-js speaks HTTP/2 on it.
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const { server: listening, sockets } = listener(tls, (socket) => injector.injectConnection(socket), log);
+  const { server: listening, sockets } = listener(tls, (socket) => injector.injectConnection(socket), log, limits);
   const grpcPort = await listen(listening, opts.address, 'listen');
 
   const metricsServer = createServer((req, res) => {
