@@ -1,7 +1,7 @@
 // The App API: a developer's application, from source files to a JWT-protected URL.
 // Namespaced (Crossplane v2), created in one of the tenant's namespaces.
 import { z } from 'zod';
-import { dnsLabel, patterned, quantity, ruled } from './rules.js';
+import { dnsLabel, patterned, quantity, ruled, type Rule } from './rules.js';
 
 /** Longest App name: keeps `<app>-build-<10 hex>` (49) and every other derived name a valid label. */
 export const APP_NAME_MAX = 30;
@@ -16,6 +16,18 @@ export const MAX_TOTAL_BYTES = 768 * 1024;
 export const RESERVED_PATHS = ['Dockerfile', '.dockerignore'] as const;
 
 const PATH_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$';
+
+/** A rule that refuses file content holding `char` (written `celChar` in CEL). */
+function notText(what: string, celChar: string, char: string): Rule<{ path: string; content: string }> {
+  const tail = `must be text: it holds ${what}; binary files cannot go into the build context`;
+  return {
+    cel: `!self.content.contains('${celChar}')`,
+    message: `spec.files[].content ${tail}`,
+    messageExpression: { cel: `'spec.files[].content of ' + self.path + ' ${tail}'`, of: (f) => `spec.files[].content of ${f.path} ${tail}` },
+    fieldPath: '.content',
+    holds: (f) => !f.content.includes(char),
+  };
+}
 
 export const AppFile = ruled(
   z.object({
@@ -39,6 +51,11 @@ export const AppFile = ruled(
       fieldPath: '.path',
       holds: (f) => !f.path.split('/').includes('..'),
     },
+    // JSON and protobuf carry text: a NUL byte would reach the ConfigMap as is, and bytes that
+    // are not UTF-8 arrive as U+FFFD, so the image would not hold what the developer sent. Two
+    // rules, not one: together their estimated CEL cost is over the API server's budget for a rule.
+    notText('a NUL byte', '\\u0000', '\u0000'),
+    notText('bytes that are not UTF-8 (they arrive as U+FFFD)', '\\uFFFD', '\uFFFD'),
     {
       cel: `!(self.path in ${JSON.stringify(RESERVED_PATHS).replaceAll('"', "'")})`,
       message: `spec.files[].path must not be ${RESERVED_PATHS.join(' or ')}: aerogrid generates them for the runtime`,

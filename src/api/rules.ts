@@ -12,6 +12,8 @@ export interface Rule<T> {
   message: string;
   /** Where the API server reports the failure, relative to the value (e.g. `.files`). */
   fieldPath?: string;
+  /** The message with the value's own words in it: a CEL expression for the API server, and the same in TypeScript. */
+  messageExpression?: { cel: string; of: (value: T) => string };
   /** The same rule in TypeScript, for the function's runtime validation. */
   holds: (value: T) => boolean;
 }
@@ -21,15 +23,18 @@ export function ruled<S extends z.ZodType>(schema: S, description: string, rules
   const checked = schema.superRefine((value, ctx) => {
     for (const r of rules) {
       if (!r.holds(value)) {
-        ctx.addIssue({ code: 'custom', message: r.message, path: fieldPathSegments(r.fieldPath) });
+        ctx.addIssue({ code: 'custom', message: r.messageExpression?.of(value) ?? r.message, path: fieldPathSegments(r.fieldPath) });
       }
     }
   });
   return checked.meta({
     description,
-    'x-kubernetes-validations': rules.map((r) =>
-      r.fieldPath ? { rule: r.cel, message: r.message, fieldPath: r.fieldPath } : { rule: r.cel, message: r.message },
-    ),
+    'x-kubernetes-validations': rules.map((r) => ({
+      rule: r.cel,
+      message: r.message,
+      ...(r.messageExpression ? { messageExpression: r.messageExpression.cel } : {}),
+      ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}),
+    })),
   }) as S;
 }
 
