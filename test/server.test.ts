@@ -25,6 +25,13 @@ afterAll(async () => {
 
 const client = (creds = mtlsCredentials(pki.ca, pki.client)) => new FunctionRunnerServiceClient(fn.address, creds);
 
+/** A client that sends bytes as they are and hands back the response's bytes undecoded. */
+const RawClient = grpc.makeGenericClientConstructor({
+  runFunction: { path: '/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction', requestStream: false, responseStream: false,
+    requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b },
+}, 'raw') as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { runFunction: (b: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void };
+const rawCall = (c: InstanceType<typeof RawClient>, bytes: Buffer) => new Promise<Buffer>((res, rej) => c.runFunction(bytes, (e, r) => (e ? rej(e) : res(r!))));
+
 async function metric(name: string, labels: string): Promise<number> {
   const body = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
   const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
@@ -56,12 +63,8 @@ describe('RunFunction over mTLS', () => {
   });
 
   test('bytes that are not a RunFunctionRequest get a FATAL result that says so, not a nesting limit', async () => {
-    const raw = grpc.makeGenericClientConstructor({
-      runFunction: { path: '/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction', requestStream: false, responseStream: false,
-        requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b },
-    }, 'raw') as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { runFunction: (b: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void };
-    const c = new raw(fn.address, mtlsCredentials(pki.ca, pki.client));
-    const answer = async (bytes: Buffer) => RunFunctionResponse.decode(await new Promise<Buffer>((res, rej) => c.runFunction(bytes, (e, r) => (e ? rej(e) : res(r!))))).results[0];
+    const c = new RawClient(fn.address, mtlsCredentials(pki.ca, pki.client));
+    const answer = async (bytes: Buffer) => RunFunctionResponse.decode(await rawCall(c, bytes)).results[0];
     // A length-delimited field running past the end of the message.
     const truncated = await answer(Buffer.from([0x0a, 0x50, 0x01, 0x02]));
     expect(truncated.severity).toBe(Severity.SEVERITY_FATAL);
@@ -166,6 +169,56 @@ describe('operations', () => {
     expect(await metric('aerogrid_function_results_total', 'kind="other",severity="Fatal"')).toBe(otherBefore + 2);
     const text = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
     expect(text).not.toContain('XDatabase');
+  });
+
+  test('the request histogram covers the whole call, decoding and encoding included, within what the client measured', async () => {
+    // Large Apps, each new: decoding, hashing and encoding their files is much of a call. The
+    // client sends bytes encoded beforehand and does not decode the answers, so that its own
+    // timings are the call's and not its codec's.
+    const c = new RawClient(fn.address, mtlsCredentials(pki.ca, pki.client));
+    const read = async () => ({
+      sum: await metric('aerogrid_function_request_duration_seconds_sum', 'kind="App"'),
+      count: await metric('aerogrid_function_request_duration_seconds_count', 'kind="App"'),
+      render: await metric('aerogrid_function_render_duration_seconds_sum', 'kind="App"'),
+    });
+    const requests = Array.from({ length: 20 }, (_, i) => {
+      const app = exampleApp() as Record<string, any>;
+      app.metadata.name = `big-${i}`;
+      app.spec.files = [...app.spec.files, { path: 'data.txt', content: `${i}`.padEnd(200_000, 'x') }];
+      return Buffer.from(RunFunctionRequest.encode(request({ composite: app, required: appRequired(app, exampleTenant()) })).finish());
+    });
+    const before = await read();
+    let clientSeconds = 0;
+    for (const bytes of requests) {
+      const t = process.hrtime.bigint();
+      await rawCall(c, bytes);
+      clientSeconds += Number(process.hrtime.bigint() - t) / 1e9;
+    }
+    c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await read();
+    const server = after.sum - before.sum;
+    const render = after.render - before.render;
+    console.log(`20 calls of 200 KB Apps: client ${(clientSeconds * 1000).toFixed(1)} ms, request histogram ${(server * 1000).toFixed(1)} ms, render alone ${(render * 1000).toFixed(1)} ms`);
+    expect(after.count - before.count).toBe(20);
+    expect(server).toBeLessThanOrEqual(clientSeconds);
+    // Decoding and encoding are in it: more than the render step alone, and most of the client's time.
+    expect(server).toBeGreaterThan(render * 1.2);
+    expect(server).toBeGreaterThan(clientSeconds * 0.2);
+  });
+
+  test('a response over --max-send-message-size is counted and logged as a send failure, not as a normal render', async () => {
+    const small = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-send-message-size', '0.05']);
+    const c = new FunctionRunnerServiceClient(small.address, mtlsCredentials(pki.ca, pki.client));
+    const app = exampleApp() as Record<string, any>;
+    app.spec.files = [...app.spec.files, { path: 'data.txt', content: 'x'.repeat(100_000) }];
+    await expect(call(c, request({ composite: app, required: appRequired(app, exampleTenant()) }))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    const body = await (await fetch(`http://127.0.0.1:${small.metricsPort}/metrics`)).text();
+    expect(body).toMatch(/^aerogrid_function_send_failures_total\{kind="App",reason="too_large"\} 1$/m);
+    await new Promise((r) => setTimeout(r, 400)); // logs are flushed at least every 250 ms
+    expect(small.logs()).toMatch(/"level":50.*"msg":"response not sent: larger than --max-send-message-size/);
+    c.close();
+    await small.stop();
   });
 
   test('logs are JSON lines that name the XR and the outcome', () => {

@@ -72,14 +72,30 @@ export function undecodableMessage(error: string): string {
   return `request: cannot decode RunFunctionRequest: the bytes are not a valid protobuf message of that type (${error})`;
 }
 
-const V1_DEFINITION = {
-  runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserialize, responseSerialize: encodeResponse },
-};
+/** A response on its way out, with what the metrics need once it is encoded. */
+interface Sent {
+  response: RunFunctionResponse;
+  /** When the request's bytes arrived (before decoding). */
+  received: bigint;
+  kind: string;
+  xr: string;
+}
 
-/** v1beta1 is wire-identical to v1; only the service path differs. */
-export const FunctionRunnerServiceV1beta1 = {
-  runFunction: { ...V1_DEFINITION.runFunction, path: `/${V1BETA1_SERVICE}/RunFunction` },
-} as const;
+/** When each decoded request's bytes arrived: the request duration covers decoding too. */
+const receivedAt = new WeakMap<object, bigint>();
+
+function deserializeTimed(bytes: Buffer): RunFunctionRequest | Undecodable {
+  const received = process.hrtime.bigint();
+  const req = deserialize(bytes);
+  receivedAt.set(req, received);
+  return req;
+}
+
+/** The service definitions (v1, and v1beta1, wire-identical but for the path) with this server's serializer. */
+function definitions(serialize: (sent: Sent) => Buffer) {
+  const v1 = { runFunction: { ...FunctionRunnerServiceService.runFunction, requestDeserialize: deserializeTimed, responseSerialize: serialize } };
+  return { v1, v1beta1: { runFunction: { ...v1.runFunction, path: `/${V1BETA1_SERVICE}/RunFunction` } } };
+}
 
 export interface ServerOptions {
   address: string;
@@ -221,9 +237,22 @@ function metricsFor(registry: Registry) {
     results: new Counter({ name: 'aerogrid_function_results_total', help: 'RunFunction outcomes, by XR kind and the most severe result.', labelNames: ['kind', 'severity'], registers: [registry] }),
     latency: new Histogram({
       name: 'aerogrid_function_request_duration_seconds',
-      help: 'RunFunction latency, by XR kind.',
+      help: 'RunFunction calls, from the request\'s bytes received to the response encoded and handed to HTTP/2 (decoding, validation, rendering, encoding), by XR kind.',
       labelNames: ['kind'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+      registers: [registry],
+    }),
+    render: new Histogram({
+      name: 'aerogrid_function_render_duration_seconds',
+      help: 'The rendering step of RunFunction alone (validation and composition, no decoding or encoding), by XR kind.',
+      labelNames: ['kind'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
+      registers: [registry],
+    }),
+    sendFailures: new Counter({
+      name: 'aerogrid_function_send_failures_total',
+      help: 'Responses that could not be sent, by XR kind and reason (too_large: over --max-send-message-size).',
+      labelNames: ['kind', 'reason'],
       registers: [registry],
     }),
   };
@@ -234,7 +263,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const registry = new Registry();
   const metrics = metricsFor(registry);
 
-  const handler = (api: string) => (call: grpc.ServerUnaryCall<RunFunctionRequest | Undecodable, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
+  const handler = (api: string) => (call: grpc.ServerUnaryCall<RunFunctionRequest | Undecodable, Sent>, callback: grpc.sendUnaryData<Sent>) => {
     const started = process.hrtime.bigint();
     const req = call.request;
     let outcome;
@@ -250,12 +279,26 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     const kind = metricKind(outcome.kind);
     metrics.requests.inc({ kind, api });
     metrics.results.inc({ kind, severity: outcome.severity });
-    metrics.latency.observe({ kind }, seconds);
+    metrics.render.observe({ kind }, seconds);
     const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: req.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
     if (outcome.severity === 'Fatal') log.warn({ ...fields, message: outcome.response.results[0]?.message }, 'rendered with a fatal result');
     else log.info(fields, 'rendered');
-    callback(null, outcome.response);
+    callback(null, { response: outcome.response, received: receivedAt.get(req) ?? started, kind, xr: outcome.xr });
   };
+
+  // Encodes a response and closes its timing; grpc-js refuses one over the send limit after
+  // this returns (RESOURCE_EXHAUSTED to the client), so that is counted and logged here.
+  const serialize = (sent: Sent): Buffer => {
+    const bytes = encodeResponse(sent.response);
+    if (bytes.length > opts.maxSendMessageSize) {
+      metrics.sendFailures.inc({ kind: sent.kind, reason: 'too_large' });
+      log.error({ xr: sent.xr, kind: sent.kind, bytes: bytes.length, maxSendMessageSize: opts.maxSendMessageSize },
+        'response not sent: larger than --max-send-message-size; raise it, or compose less for this XR');
+    }
+    metrics.latency.observe({ kind: sent.kind }, Number(process.hrtime.bigint() - sent.received) / 1e9);
+    return bytes;
+  };
+  const services = definitions(serialize);
 
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const server = new grpc.Server({
@@ -274,8 +317,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     // it cost about 3% of a call's CPU.
     'grpc.enable_channelz': 0,
   });
-  server.addService(V1_DEFINITION, { runFunction: handler('v1') });
-  server.addService(FunctionRunnerServiceV1beta1, { runFunction: handler('v1beta1') });
+  server.addService(services.v1, { runFunction: handler('v1') });
+  server.addService(services.v1beta1, { runFunction: handler('v1beta1') });
   const health = new HealthImplementation({ '': 'SERVING', [V1_SERVICE]: 'SERVING', [V1BETA1_SERVICE]: 'SERVING' });
   health.addToServer(server);
 
