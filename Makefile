@@ -59,11 +59,12 @@ unit: deps tools
 ## test: every tier that runs on this machine.
 test: typecheck check-generated unit
 
-## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz
-## (writes bench/RESULTS.md).
+## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz, then the
+## function's peak memory under distinct inputs (writes bench/RESULTS.md).
 bench: deps
 	bash scripts/tools.sh ghz
 	$(TSX) bench/function.ts
+	$(TSX) bench/memory.ts
 
 ## function: run the function locally without TLS (for development).
 function: deps

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
-import { call, FunctionRunnerServiceClient, mtlsCredentials, ROOT, freePort } from '../scripts/lib/function.js';
+import { call, FunctionRunnerServiceClient, NODE_FLAGS, mtlsCredentials, ROOT, freePort } from '../scripts/lib/function.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
 
@@ -92,7 +92,7 @@ const pki = makePki();
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
 const baseline = await start('baseline', (a) => [TSX, join(ROOT, 'bench/baseline-server.ts'), a, pki.serverDir]);
-const aerogrid = await start('aerogrid', (a) => [process.execPath, join(ROOT, 'bin/aerogrid-function.js'), '--address', a, '--tls-certs-dir', pki.serverDir, '--metrics-address', '127.0.0.1:0']);
+const aerogrid = await start('aerogrid', (a) => [process.execPath, ...NODE_FLAGS, join(ROOT, 'bin/aerogrid-function.js'), '--address', a, '--tls-certs-dir', pki.serverDir, '--metrics-address', '127.0.0.1:0']);
 const client = new FunctionRunnerServiceClient(aerogrid.address, mtlsCredentials(pki.ca, pki.client));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -9,7 +9,7 @@ import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client
 import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
-import { MEMO_SIZE, Memo, identity } from '../api/memo.js';
+import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
@@ -88,7 +88,7 @@ export function renderApp(input: RenderInput): RenderOutput {
       const offered = Object.entries(settings.runtimes).filter(([, r]) => r).map(([k]) => k);
       throw new FatalError([`spec.runtime: runtime ${spec.runtime} is not offered by this platform; use one of ${offered.join(', ') || '(none configured)'}`]);
     }
-    digest = DIGESTS.get(`${identity(spec)}\u0000${baseImage}`, () => sourceDigest(spec.files, spec.runtime, baseImage));
+    digest = DIGESTS.get(`${identity(spec)}\u0000${baseImage}`, () => sourceDigest(spec.files, spec.runtime, baseImage), (d) => d.length);
     const names = buildNames(settings, tenant.name, name, digest);
     const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string };
     const builtBefore = runningImage === names.image || (prevBuild.digest === digest && prevBuild.phase === 'Succeeded');
@@ -112,7 +112,7 @@ export function renderApp(input: RenderInput): RenderOutput {
 
   // Everything composed follows from these inputs alone; the key holds them all.
   const key = [identity(spec), identity(settings), identity(tenant.spec), tenant.name, name, namespace, image ?? '', toBuild ? 'build' : ''].join('\u0000');
-  const composed = COMPOSED.get(key, () => composeApp(spec, settings, tenant, route, groups, image, toBuild));
+  const composed = COMPOSED.get(key, () => composeApp(spec, settings, tenant, route, groups, image, toBuild), () => 2 * fileBytes(spec) + COMPOSED_OVERHEAD);
   for (const [k, resource] of Object.entries(composed)) add(k, resource);
 
   const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
@@ -139,9 +139,16 @@ interface Build {
   digest: string;
 }
 
-/** Past MEMO_SIZE Apps, one not rendered lately is composed anew. */
-const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
-const DIGESTS = new Memo<string>(MEMO_SIZE);
+/**
+ * Past MEMO_SIZE Apps, or their share of the cache budget, one not rendered lately is composed
+ * anew. What an App composes holds its files once (the build context) and the response encoder
+ * keeps their encoded bytes beside it, so an entry counts its files twice, plus about 64 KiB for
+ * its seven objects and their encoded bytes.
+ */
+const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE, SHARES.appComposed);
+const DIGESTS = new Memo<string>(MEMO_SIZE, SHARES.appDigests);
+const COMPOSED_OVERHEAD = 64 << 10;
+const fileBytes = (spec: AppSpec) => spec.files.reduce((n, f) => n + f.path.length + f.content.length, 0);
 
 /** The objects an App composes, from its validated spec and the decisions renderApp made. */
 function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantContext, route: RouteContext, groups: string[], image: string | undefined, toBuild: Build | undefined): Record<string, KubeObject> {

@@ -20,7 +20,7 @@
 // it by its identity. Nothing in the function changes what the request holds.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { Credentials, Schema, type Resource, type RunFunctionRequest, type State } from '@crossplane-org/function-sdk-typescript';
-import { Memo } from '../api/memo.js';
+import { HEAP_FACTOR, Memo, SHARES } from '../api/memo.js';
 
 type Json = unknown;
 type Resources = { items: Resource[] };
@@ -45,8 +45,11 @@ interface Kept {
   obj: Record<string, Json>;
   depth: number;
 }
-/** Keyed by the bytes themselves (one character a byte): at most 4,096 objects, 16 MiB of them. */
-const KEPT = new Memo<Kept>(4096, 16 << 20);
+/**
+ * Keyed by the bytes themselves (one character a byte): at most 4,096 objects, within its share of
+ * the cache budget, counting the key and the object decoded from it (HEAP_FACTOR times its bytes).
+ */
+const KEPT = new Memo<Kept>(4096, SHARES.decoded);
 
 class Decoder {
   private depth = 1;
@@ -102,7 +105,7 @@ class Decoder {
     const obj = this.struct();
     // Kept only if decoding read exactly these bytes: a zero tag can end a Struct early, and a
     // field can run past its end, and then what follows depends on more than these bytes.
-    return r.pos === end ? KEPT.keep(key, { obj, depth }).obj : obj;
+    return r.pos === end ? KEPT.keep(key, { obj, depth }, HEAP_FACTOR * key.length).obj : obj;
   }
 
   private struct(): Record<string, Json> {

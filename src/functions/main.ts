@@ -1,6 +1,7 @@
 // aerogrid-function: the composition function's entry point.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { DEFAULT_CACHE_BYTES, setCacheBudget } from '../api/memo.js';
 import { StartupError, startServer, type ServerOptions } from './server.js';
 
 const MiB = 1024 * 1024;
@@ -19,6 +20,9 @@ Flags (each has an environment twin):
   --max-send-message-size MIB    largest response (FUNCTION_MAX_SEND_MESSAGE_SIZE, default 16)
   --metrics-address ADDR         Prometheus /metrics (FUNCTION_METRICS_ADDRESS, default 0.0.0.0:9102)
   --drain-timeout SECONDS        SIGTERM waits this long for in-flight calls (FUNCTION_DRAIN_TIMEOUT, default 30)
+  --cache-size MIB               what all the caches may hold together: decoded objects, validated
+                                 specs, composed objects and their encoded bytes, each within its
+                                 share (FUNCTION_CACHE_SIZE, default 64)
 
 Connection limits (the server's; a client cannot lift them):
   --max-connection-idle SECONDS  close a connection with no call for this long
@@ -52,6 +56,7 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
       'max-send-message-size': { type: 'string' },
       'metrics-address': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'cache-size': { type: 'string' },
       'max-connection-idle': { type: 'string' },
       'max-connection-age': { type: 'string' },
       'max-connection-age-grace': { type: 'string' },
@@ -78,6 +83,7 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
     maxSendMessageSize: positive('max-send-message-size', values['max-send-message-size'] ?? env.FUNCTION_MAX_SEND_MESSAGE_SIZE ?? '16') * MiB,
     metricsAddress: values['metrics-address'] ?? env.FUNCTION_METRICS_ADDRESS ?? '0.0.0.0:9102',
     drainTimeoutMs: positive('drain-timeout', values['drain-timeout'] ?? env.FUNCTION_DRAIN_TIMEOUT ?? '30') * 1000,
+    cacheBytes: positive('cache-size', values['cache-size'] ?? env.FUNCTION_CACHE_SIZE ?? '64') * MiB,
     limits: {
       maxConnectionIdleMs: positive('max-connection-idle', values['max-connection-idle'] ?? env.FUNCTION_MAX_CONNECTION_IDLE ?? '300') * 1000,
       maxConnectionAgeMs: positive('max-connection-age', values['max-connection-age'] ?? env.FUNCTION_MAX_CONNECTION_AGE ?? '1800') * 1000,
@@ -118,6 +124,7 @@ async function main(): Promise<void> {
     process.exit(code);
   };
   try {
+    setCacheBudget(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
     const server = await startServer(opts, log);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {

@@ -107,6 +107,8 @@ export interface ServerOptions {
   metricsAddress: string;
   /** How long SIGTERM waits for in-flight calls before cutting them off. */
   drainTimeoutMs: number;
+  /** What all the caches may hold together (main.ts sets it process-wide, src/api/memo.ts). */
+  cacheBytes?: number;
   limits?: ConnectionLimits;
 }
 

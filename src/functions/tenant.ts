@@ -4,7 +4,7 @@ import type { V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding 
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
 import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
-import { MEMO_SIZE, Memo, identity } from '../api/memo.js';
+import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { nameProblems } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
@@ -52,7 +52,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
   checkNamespaces(input, name, namespaces, settings.ingressGateway.namespace, settings.istioNamespace);
 
   // Everything composed follows from the validated spec, the settings and the name.
-  const composed = COMPOSED.get(`${identity(spec)}\u0000${identity(settings)}\u0000${name}`, () => composeTenant(name, spec, settings, namespaces));
+  const composed = COMPOSED.get(`${identity(spec)}\u0000${identity(settings)}\u0000${name}`, () => composeTenant(name, spec, settings, namespaces), () => namespaces.length * TENANT_BYTES_PER_NAMESPACE);
   // Crossplane applies composed resources in no fixed order and stops at the first failure, so
   // an object in a namespace that does not exist yet fails the whole apply, and every retry
   // costs the XR watch events and time. Such objects are held back until Crossplane observes
@@ -88,8 +88,12 @@ export function renderTenant(input: RenderInput): RenderOutput {
   return out;
 }
 
-/** Past MEMO_SIZE Tenants, one not rendered lately is composed anew. */
-const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE);
+/**
+ * Past MEMO_SIZE Tenants, or their share of the cache budget, one not rendered lately is composed
+ * anew; an entry counts about 64 KiB a namespace, its objects and their encoded bytes.
+ */
+const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE, SHARES.tenantComposed);
+const TENANT_BYTES_PER_NAMESPACE = 64 << 10;
 
 /** The objects a Tenant composes in each of its namespaces. */
 function composeTenant(name: string, spec: TenantSpec, settings: PlatformSettings, namespaces: string[]): Record<string, KubeObject> {
