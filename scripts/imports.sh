@@ -3,7 +3,7 @@
 #        scripts/imports.sh --print-crds  print the Istio CRDs they come from (for tests that install them)
 # Regenerates imports/ (or outdir) with `cdk8s import` from the real CRDs:
 #   - Istio's, from the istio.io/api Go module at a pinned version (through the Go module proxy);
-#   - Crossplane's XRD and Composition, from the pinned Crossplane source (scripts/tools.sh
+#   - Crossplane's XRD, Composition, Function and Configuration, from the pinned Crossplane source (scripts/tools.sh
 #     crossplane-src: the module proxy, else the checked archives in shared/vendor-src).
 # Nothing of either is committed but the generated bindings.
 set -euo pipefail
@@ -20,7 +20,9 @@ if [ "${1:-}" = "--print-crds" ]; then cat "$work/istio-crds.yaml"; exit 0; fi
 out="${1:-imports}"
 rm -rf "$out" && mkdir -p "$out"
 crossplane=$(bash scripts/tools.sh crossplane-src)/crossplane/cluster/crds
-for f in compositeresourcedefinitions compositions; do cat "$crossplane/apiextensions.crossplane.io_$f.yaml"; echo "---"; done > "$work/crossplane-crds.yaml"
+for f in apiextensions.crossplane.io_compositeresourcedefinitions apiextensions.crossplane.io_compositions pkg.crossplane.io_functions pkg.crossplane.io_configurations; do
+  cat "$crossplane/$f.yaml"; echo "---"
+done > "$work/crossplane-crds.yaml"
 crossplane_version=$(sed -n 's/^CROSSPLANE_VERSION="\${CROSSPLANE_VERSION:-\(.*\)}"$/\1/p' scripts/tools.sh)
 for source in istio crossplane; do
   (root=$PWD; cd "$work" && "$root/node_modules/.bin/cdk8s" import "$source-crds.yaml" --language typescript --output "imports-$source" >/dev/null 2>"$work/import.log") \

@@ -8,6 +8,7 @@
 //   resources) and Lua health checks that tell the truth about Tenants, Apps and packages.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Configuration as ConfigurationPackage, Function as FunctionPackage } from '../../imports/pkg.crossplane.io.js';
 import type { PlatformFile } from '../api/platform.js';
 import { GROUP } from '../functions/resources.js';
 import { clusterRole, tenantDeletionPolicy } from './packages.js';
@@ -104,14 +105,14 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
     },
   }]);
 
-  out.set('argocd/platform/function.yaml', [{
-    apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name: 'aerogrid-function-aerogrid', annotations: { ...wave(0), ...packageSync } },
+  out.set('argocd/platform/function.yaml', [FunctionPackage.manifest({
+    metadata: { name: 'aerogrid-function-aerogrid', annotations: { ...wave(0), ...packageSync } },
     spec: { package: `${packages.function}:${packages.version}` },
-  }]);
-  out.set('argocd/platform/configuration.yaml', [{
-    apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name: 'aerogrid', annotations: { ...wave(1), ...packageSync } },
+  })]);
+  out.set('argocd/platform/configuration.yaml', [ConfigurationPackage.manifest({
+    metadata: { name: 'aerogrid', annotations: { ...wave(1), ...packageSync } },
     spec: { package: `${packages.configuration}:${packages.version}` },
-  }]);
+  })]);
   out.set('argocd/platform/rbac.yaml', [clusterRole()]);
   out.set('argocd/platform/protection.yaml', tenantDeletionPolicy());
 
