@@ -60,7 +60,7 @@ function rssOf(pid: number): { rss: number; hwm: number } {
 
 async function row(r: (typeof ROWS)[number]) {
   const pki = makePki();
-  const fn = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-recv-message-size', '16'], {});
+  const fn = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-recv-message-size', '16']);
   const client = new RawClient(fn.address, mtlsCredentials(pki.ca, pki.client), { 'grpc.max_receive_message_length': 64 * MiB, 'grpc.max_send_message_length': 64 * MiB });
   const calls = Math.max(1, Math.round(r.calls * scale));
   const started = Date.now();

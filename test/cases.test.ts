@@ -108,6 +108,21 @@ describe('Tenant cases', () => {
   });
 });
 
+describe('a Tenant whose namespace is being deleted', () => {
+  test('keeps what exists there, and holds back what would have to be created in it', () => {
+    const tenant = exampleTenant();
+    const dev = tenantNamespace('acme-dev', 'acme');
+    const terminating = { ...tenantNamespace('acme-prod', 'acme'), metadata: { ...tenantNamespace('acme-prod', 'acme').metadata, deletionTimestamp: '2026-12-01T00:00:00Z' } };
+    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'aerogrid-quota', namespace: 'acme-prod' } };
+    const { resources, status } = render(request({ composite: tenant, observed: { 'namespace-acme-dev': dev, 'namespace-acme-prod': terminating, 'quota-acme-prod': quota } }));
+    const inProd = Object.keys(resources).filter((k) => k.endsWith('-acme-prod'));
+    // The Namespace itself (so that it comes back) and the one object that still exists there.
+    expect(inProd.sort()).toEqual(['namespace-acme-prod', 'quota-acme-prod']);
+    expect(Object.keys(resources).filter((k) => k.endsWith('-acme-dev')).length).toBe(17);
+    expect(status.message).toMatch(/^creating namespace\(s\) acme-prod; 15 object\(s\) in them follow once they exist$/);
+  });
+});
+
 describe('App cases', () => {
   test.each(casesIn('app'))('%s', (_file, c) => {
     const base = exampleApp() as Obj;

@@ -165,6 +165,6 @@ WORKDIR /app
 COPY --from=build /src /app
 USER 65532:65532
 EXPOSE 9443 9102
-ENTRYPOINT ["/nodejs/bin/node", "--max-old-space-size=512", "--max-semi-space-size=4", "--import", "tsx", "src/functions/main.ts"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--import", "tsx", "src/functions/main.ts"]
 `;
 }

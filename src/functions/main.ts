@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_CACHE_BYTES, setCacheBudget } from '../api/memo.js';
+import { guardMemory } from './memory.js';
 import { StartupError, startServer, type ServerOptions } from './server.js';
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,9 @@ Flags (each has an environment twin):
   --cache-size MIB               what all the caches may hold together: decoded objects, validated
                                  specs, composed objects and their encoded bytes, each within its
                                  share (FUNCTION_CACHE_SIZE, default 64)
+  --memory-target MIB            over this RSS, ask V8 for a full collection (at most every 250 ms,
+                                 backing off while it does not help) (FUNCTION_MEMORY_TARGET,
+                                 default the cache size + 128)
 
 Connection limits (the server's; a client cannot lift them):
   --max-connection-idle SECONDS  close a connection with no call for this long
@@ -57,6 +61,7 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
       'metrics-address': { type: 'string' },
       'drain-timeout': { type: 'string' },
       'cache-size': { type: 'string' },
+      'memory-target': { type: 'string' },
       'max-connection-idle': { type: 'string' },
       'max-connection-age': { type: 'string' },
       'max-connection-age-grace': { type: 'string' },
@@ -69,29 +74,33 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
   });
   if (values.help) return 'help';
   const flag = (v: string | undefined) => v === 'true' || v === '1';
-  const positive = (name: string, raw: string) => {
+  /** A positive number from --NAME, else its environment twin FUNCTION_NAME, else the fallback. */
+  const number = (name: keyof typeof values, fallback: number) => {
+    const raw = (values[name] as string | undefined) ?? env[`FUNCTION_${name.toUpperCase().replaceAll('-', '_')}`] ?? String(fallback);
     const n = Number(raw);
     if (!Number.isFinite(n) || n <= 0) throw new StartupError(`--${name} must be a positive number, got ${raw}`);
     return n;
   };
+  const cacheMiB = number('cache-size', 64);
   return {
     address: values.address ?? env.FUNCTION_ADDRESS ?? '0.0.0.0:9443',
     tlsCertsDir: values['tls-certs-dir'] ?? env.TLS_SERVER_CERTS_DIR,
     insecure: values.insecure ?? flag(env.FUNCTION_INSECURE),
     debug: values.debug ?? flag(env.FUNCTION_DEBUG),
-    maxRecvMessageSize: positive('max-recv-message-size', values['max-recv-message-size'] ?? env.FUNCTION_MAX_RECV_MESSAGE_SIZE ?? '16') * MiB,
-    maxSendMessageSize: positive('max-send-message-size', values['max-send-message-size'] ?? env.FUNCTION_MAX_SEND_MESSAGE_SIZE ?? '16') * MiB,
+    maxRecvMessageSize: number('max-recv-message-size', 16) * MiB,
+    maxSendMessageSize: number('max-send-message-size', 16) * MiB,
     metricsAddress: values['metrics-address'] ?? env.FUNCTION_METRICS_ADDRESS ?? '0.0.0.0:9102',
-    drainTimeoutMs: positive('drain-timeout', values['drain-timeout'] ?? env.FUNCTION_DRAIN_TIMEOUT ?? '30') * 1000,
-    cacheBytes: positive('cache-size', values['cache-size'] ?? env.FUNCTION_CACHE_SIZE ?? '64') * MiB,
+    drainTimeoutMs: number('drain-timeout', 30) * 1000,
+    cacheBytes: cacheMiB * MiB,
+    memoryTargetBytes: number('memory-target', cacheMiB + 128) * MiB,
     limits: {
-      maxConnectionIdleMs: positive('max-connection-idle', values['max-connection-idle'] ?? env.FUNCTION_MAX_CONNECTION_IDLE ?? '300') * 1000,
-      maxConnectionAgeMs: positive('max-connection-age', values['max-connection-age'] ?? env.FUNCTION_MAX_CONNECTION_AGE ?? '1800') * 1000,
-      maxConnectionAgeGraceMs: positive('max-connection-age-grace', values['max-connection-age-grace'] ?? env.FUNCTION_MAX_CONNECTION_AGE_GRACE ?? '60') * 1000,
-      keepaliveTimeMs: positive('keepalive-time', values['keepalive-time'] ?? env.FUNCTION_KEEPALIVE_TIME ?? '120') * 1000,
-      keepaliveTimeoutMs: positive('keepalive-timeout', values['keepalive-timeout'] ?? env.FUNCTION_KEEPALIVE_TIMEOUT ?? '20') * 1000,
-      maxConcurrentStreams: Math.floor(positive('max-concurrent-streams', values['max-concurrent-streams'] ?? env.FUNCTION_MAX_CONCURRENT_STREAMS ?? '256')),
-      handshakeTimeoutMs: positive('handshake-timeout', values['handshake-timeout'] ?? env.FUNCTION_HANDSHAKE_TIMEOUT ?? '10') * 1000,
+      maxConnectionIdleMs: number('max-connection-idle', 300) * 1000,
+      maxConnectionAgeMs: number('max-connection-age', 1800) * 1000,
+      maxConnectionAgeGraceMs: number('max-connection-age-grace', 60) * 1000,
+      keepaliveTimeMs: number('keepalive-time', 120) * 1000,
+      keepaliveTimeoutMs: number('keepalive-timeout', 20) * 1000,
+      maxConcurrentStreams: Math.floor(number('max-concurrent-streams', 256)),
+      handshakeTimeoutMs: number('handshake-timeout', 10) * 1000,
     },
   };
 }
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
   };
   try {
     setCacheBudget(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    if (opts.memoryTargetBytes) guardMemory(opts.memoryTargetBytes);
     const server = await startServer(opts, log);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {

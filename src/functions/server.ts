@@ -109,6 +109,8 @@ export interface ServerOptions {
   drainTimeoutMs: number;
   /** What all the caches may hold together (main.ts sets it process-wide, src/api/memo.ts). */
   cacheBytes?: number;
+  /** Over this RSS, main.ts asks V8 for a full collection (memory.ts). */
+  memoryTargetBytes?: number;
   limits?: ConnectionLimits;
 }
 

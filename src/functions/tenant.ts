@@ -57,10 +57,15 @@ export function renderTenant(input: RenderInput): RenderOutput {
   // an object in a namespace that does not exist yet fails the whole apply, and every retry
   // costs the XR watch events and time. Such objects are held back until Crossplane observes
   // their Namespace; one already observed is never held back (leaving it out would delete it).
+  // A Namespace being deleted counts as absent: nothing new can be created in it.
+  const present = (ns: string) => {
+    const observed = input.observed[`namespace-${ns}`];
+    return observed !== undefined && !observed.metadata?.deletionTimestamp;
+  };
   let heldBack = 0;
   for (const [key, resource] of Object.entries(composed)) {
     const ns = resource.metadata?.namespace;
-    if (ns && !input.observed[`namespace-${ns}`] && !input.observed[key]) {
+    if (ns && !present(ns) && !input.observed[key]) {
       heldBack++;
       continue;
     }
@@ -76,7 +81,7 @@ export function renderTenant(input: RenderInput): RenderOutput {
     message: ready
       ? `${namespaces.length} namespace(s) ready`
       : heldBack > 0
-        ? `creating namespace(s) ${namespaces.filter((ns) => !input.observed[`namespace-${ns}`]).join(', ')}; ${heldBack} object(s) in them follow once they exist`
+        ? `creating namespace(s) ${namespaces.filter((ns) => !present(ns)).join(', ')}; ${heldBack} object(s) in them follow once they exist`
         : `waiting for ${pending.length} resource(s): ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ', …' : ''}`,
   };
   out.conditions.push({

@@ -1,0 +1,46 @@
+// Keeps the process near its memory target when the inputs keep changing.
+//
+// The caches are bounded by bytes (--cache-size), but V8 lets its heap grow well past what is
+// live before it collects: after a full collection under a stream of new Apps, 42 MiB were live
+// in a 100 MiB heap. A V8 heap limit (--max-old-space-size=512) makes it collect earlier, and
+// cost the warm App 19 to 25% of its throughput in a same-run A/B. This instead asks V8 for a
+// full collection only when RSS is over the target, and at most once per interval, so the
+// steady state (the same XRs polled again) never pays for it.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** V8's `gc()`, exposed at run time instead of by a command-line flag the image would need. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+export interface MemoryGuard {
+  /** Full collections run so far. */
+  collections(): number;
+  stop(): void;
+}
+
+/**
+ * Checks RSS every `everyMs`; over `targetBytes`, runs a full collection. When one does not bring
+ * RSS under the target (what is live is larger), the next check waits twice as long, up to 10 s,
+ * so that a process that needs more than its target is not collected over and over.
+ */
+export function guardMemory(targetBytes: number, everyMs = 250): MemoryGuard {
+  const gc = exposeGc();
+  let collections = 0;
+  let wait = everyMs;
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (process.memoryUsage.rss() > targetBytes) {
+      gc();
+      collections++;
+      wait = process.memoryUsage.rss() > targetBytes ? Math.min(wait * 2, 10_000) : everyMs;
+    }
+    timer = setTimeout(check, wait);
+    timer.unref();
+  };
+  timer = setTimeout(check, wait);
+  timer.unref();
+  return { collections: () => collections, stop: () => clearTimeout(timer) };
+}
