@@ -215,3 +215,20 @@ describe('left alone', () => {
     expect(p.get('tenant', 'acme')!.metadata.generation).toBe(tenantGeneration);
   }, 90_000);
 });
+
+// Last: it changes the Tenant's composed resources, and so its resourceRefs and generation.
+describe('a tenant Namespace deleted by hand', () => {
+  test('comes back with everything in it, once Kubernetes has finished deleting it', async () => {
+    const before = p.get('namespace', 'acme-prod')!;
+    const start = Date.now();
+    must(p.cp.kubectl('delete', 'namespace', 'acme-prod', '--wait=false'));
+    await waitUntil('namespace acme-prod back, with its policies', () => {
+      const ns = p.get('namespace', 'acme-prod');
+      return ns && ns.metadata.uid !== before.metadata.uid && p.get('networkpolicy', 'aerogrid-default-deny', 'acme-prod') && p.get('rolebinding', 'aerogrid-admin', 'acme-prod');
+    }, 60_000);
+    const took = ms(start);
+    heal.push(`| Namespace acme-prod, and the 16 objects in it | deleted (the namespace controller empties it first) | ${(took / 1000).toFixed(2)} s |`);
+    await waitForPhase(p, 'tenant', 'acme', undefined, 'Ready');
+    expect(took).toBeLessThanOrEqual(15_000);
+  }, 90_000);
+});

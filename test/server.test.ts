@@ -185,7 +185,7 @@ describe('operations', () => {
       const app = exampleApp() as Record<string, any>;
       app.metadata.name = `big-${i}`;
       app.spec.files = [...app.spec.files, { path: 'data.txt', content: `${i}`.padEnd(200_000, 'x') }];
-      return Buffer.from(RunFunctionRequest.encode(request({ composite: app, required: appRequired(app, exampleTenant()) })).finish());
+      return Buffer.from(RunFunctionRequest.encode(request({ composite: app, required: appRequired(app as ReturnType<typeof exampleApp>, exampleTenant()) })).finish());
     });
     const before = await read();
     let clientSeconds = 0;
@@ -212,7 +212,7 @@ describe('operations', () => {
     const c = new FunctionRunnerServiceClient(small.address, mtlsCredentials(pki.ca, pki.client));
     const app = exampleApp() as Record<string, any>;
     app.spec.files = [...app.spec.files, { path: 'data.txt', content: 'x'.repeat(100_000) }];
-    await expect(call(c, request({ composite: app, required: appRequired(app, exampleTenant()) }))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    await expect(call(c, request({ composite: app, required: appRequired(app as ReturnType<typeof exampleApp>, exampleTenant()) }))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
     const body = await (await fetch(`http://127.0.0.1:${small.metricsPort}/metrics`)).text();
     expect(body).toMatch(/^aerogrid_function_send_failures_total\{kind="App",reason="too_large"\} 1$/m);
     await new Promise((r) => setTimeout(r, 400)); // logs are flushed at least every 250 ms
