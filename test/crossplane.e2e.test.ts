@@ -218,17 +218,22 @@ describe('left alone', () => {
 
 // Last: it changes the Tenant's composed resources, and so its resourceRefs and generation.
 describe('a tenant Namespace deleted by hand', () => {
-  test('comes back with everything in it, once Kubernetes has finished deleting it', async () => {
+  test('comes back with everything in it within 5 s of Kubernetes finishing deleting it', async () => {
     const before = p.get('namespace', 'acme-prod')!;
     const start = Date.now();
     must(p.cp.kubectl('delete', 'namespace', 'acme-prod', '--wait=false'));
+    // Kubernetes first empties the namespace (its namespace controller), then removes it; only
+    // then can Crossplane make it again.
+    let goneAt = 0;
     await waitUntil('namespace acme-prod back, with its policies', () => {
       const ns = p.get('namespace', 'acme-prod');
+      if (!goneAt && (!ns || ns.metadata.uid !== before.metadata.uid)) goneAt = Date.now();
       return ns && ns.metadata.uid !== before.metadata.uid && p.get('networkpolicy', 'aerogrid-default-deny', 'acme-prod') && p.get('rolebinding', 'aerogrid-admin', 'acme-prod');
     }, 60_000);
     const took = ms(start);
-    heal.push(`| Namespace acme-prod, and the 16 objects in it | deleted (the namespace controller empties it first) | ${(took / 1000).toFixed(2)} s |`);
+    const healed = Date.now() - goneAt;
+    heal.push(`| Namespace acme-prod, and the 16 objects in it | deleted: Kubernetes took ${((goneAt - start) / 1000).toFixed(2)} s to empty and remove it | ${(healed / 1000).toFixed(2)} s after it was gone (${(took / 1000).toFixed(2)} s in all) |`);
     await waitForPhase(p, 'tenant', 'acme', undefined, 'Ready');
-    expect(took).toBeLessThanOrEqual(15_000);
+    expect(healed).toBeLessThanOrEqual(5_000);
   }, 90_000);
 });
