@@ -6,7 +6,8 @@
 // and fills in the revision's status (endpoint, tlsServerSecretName, the RuntimeHealthy
 // condition). With the External runtime core does none of it, and this machine has no kubelet.
 // So, for each active revision, this runtime:
-//   - issues the server certificate from the `crossplane-root-ca` Secret (openssl) into that Secret;
+//   - issues the server certificate from the `crossplane-root-ca` Secret (openssl) into a Secret
+//     (spec.tlsServerSecretName, which core leaves empty with this runtime, or <package>-tls-server);
 //   - runs bin/aerogrid-function.js over mTLS with it, on 127.0.0.1 (restarted if it dies);
 //   - writes the revision's status, and keeps it written;
 // and stops the process of a revision that is no longer active. It runs the function from this
@@ -28,7 +29,7 @@ interface Served {
   certsDir: string;
   process?: FunctionProcess;
   starting?: Promise<void>;
-  /** Set by kill(): the runtime restarts it as a kubelet restarts a container. */
+  /** Times started: the runtime starts it again when it dies, as a kubelet restarts a container. */
   restarts: number;
 }
 
