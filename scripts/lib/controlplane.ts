@@ -15,9 +15,6 @@ export interface ControlPlane {
   /** This run's folder: PKI, etcd's data, logs. */
   dir: string;
   kubeconfig: string;
-  /** The API server's CA and URL. */
-  caFile: string;
-  server: string;
   kubectl(...args: string[]): KubectlResult;
   /** kubectl without blocking the event loop (for loops that run beside gRPC servers). */
   kubectlAsync(...args: string[]): Promise<KubectlResult>;
@@ -120,8 +117,6 @@ current-context: aerogrid
   return {
     dir,
     kubeconfig,
-    caFile: join(dir, 'ca.crt'),
-    server: `https://127.0.0.1:${apiPort}`,
     kubectl,
     kubectlAsync,
     apply(objects: unknown[], ...args: string[]) {

@@ -13,10 +13,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { functionName } from '../../src/compositions/packages.js';
+import { platformFileOf } from '../../src/compositions/synth.js';
 import type { ControlPlane } from './controlplane.js';
 import { toolPath } from './controlplane.js';
-import { installCrds, must } from './install.js';
+import { getObject, installCrds, must } from './install.js';
 import { ROOT, freePort } from './net.js';
 import { FunctionRuntime } from './runtime.js';
 
@@ -47,12 +49,6 @@ export interface CrossplaneOptions {
   say?: (msg: string) => void;
   /** Extra flags for `crossplane core start`. */
   coreFlags?: string[];
-}
-
-function platformPackages(): { function: string; configuration: string } {
-  const text = readFileSync(join(ROOT, 'platform.yaml'), 'utf8');
-  const pick = (key: string) => new RegExp(`^\\s+${key}: (\\S+)`, 'm').exec(text)![1];
-  return { function: pick('function'), configuration: pick('configuration') };
 }
 
 export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
@@ -122,7 +118,7 @@ http: { addr: 127.0.0.1:${registryPort} }
 
   // Istio's CRDs: the cluster's, installed before aerogrid as Istio would be.
   const istio = spawnSync('bash', [join(ROOT, 'scripts/imports.sh'), '--print-crds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).stdout;
-  installCrds(cp, istio.split(/^---$/m).filter((d) => d.trim()).map((d) => JSON.parse(JSON.stringify(parseYaml(d)))));
+  installCrds(cp, parseAllDocuments(istio).map((d) => d.toJS()));
 
   // Packages are named as platform.yaml publishes them; this ImageConfig sends their pulls to
   // the local registry, as a platform team mirroring packages would.
@@ -131,17 +127,14 @@ http: { addr: 127.0.0.1:${registryPort} }
     spec: { matchImages: [{ type: 'Prefix', prefix: PACKAGE_PREFIX }], rewriteImage: { prefix: `${registry}/` } },
   }]));
 
-  const packages = platformPackages();
+  const { packages } = platformFileOf(parseYaml(readFileSync(join(ROOT, 'platform.yaml'), 'utf8')));
   const local = (ref: string) => ref.replace(PACKAGE_PREFIX, `${registry}/`);
   const xpkg = (...args: string[]) => {
     const r = spawnSync(cli, ['xpkg', ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`crossplane xpkg ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
   };
-  const get = (kind: string, name?: string): Obj | undefined => {
-    const out = must(cp.kubectl('get', kind, ...(name ? [name] : []), '-o', 'json', '--ignore-not-found')).stdout.trim();
-    return out ? JSON.parse(out) : undefined;
-  };
-  const functionName = packages.function.split('/').slice(-2).join('-');
+  const get = (kind: string, name?: string) => getObject(cp, kind, name);
+  const fn = functionName(packages.function);
 
   return {
     version,
@@ -178,8 +171,8 @@ http: { addr: 127.0.0.1:${registryPort} }
         const c = get('configuration', name);
         return isTrue(c, 'Installed') && isTrue(c, 'Healthy');
       }, 180_000, detail);
-      await waitUntil(`Function ${functionName} healthy`, () => {
-        const f = get('function', functionName);
+      await waitUntil(`Function ${fn} healthy`, () => {
+        const f = get('function', fn);
         return isTrue(f, 'Installed') && isTrue(f, 'Healthy');
       }, 120_000, detail);
       await waitUntil('the XRDs established and offered', () => {
@@ -189,11 +182,11 @@ http: { addr: 127.0.0.1:${registryPort} }
       say(`installed ${name} ${pkgVersion} through Crossplane's package manager: Configuration and Function healthy, XRDs established`);
     },
     async upgradeFunction(pkgVersion: string) {
-      must(cp.kubectl('patch', 'function', functionName, '--type=merge', '-p', JSON.stringify({ spec: { package: `${packages.function}:${pkgVersion}` } })));
-      await waitUntil(`Function ${functionName} at ${pkgVersion} and healthy`, () => {
+      must(cp.kubectl('patch', 'function', fn, '--type=merge', '-p', JSON.stringify({ spec: { package: `${packages.function}:${pkgVersion}` } })));
+      await waitUntil(`Function ${fn} at ${pkgVersion} and healthy`, () => {
         const revisions: Obj[] = get('functionrevisions')?.items ?? [];
         const active = revisions.find((r) => r.spec.desiredState === 'Active');
-        return active?.spec.image?.endsWith(`:${pkgVersion}`) && isTrue(active, 'RevisionHealthy') && isTrue(active, 'RuntimeHealthy') && isTrue(get('function', functionName), 'Healthy');
+        return active?.spec.image?.endsWith(`:${pkgVersion}`) && isTrue(active, 'RevisionHealthy') && isTrue(active, 'RuntimeHealthy') && isTrue(get('function', fn), 'Healthy');
       }, 120_000, () => `${cp.kubectl('get', 'functions,functionrevisions').stdout}\n${logs.slice(-3000)}`);
     },
     async stop() {

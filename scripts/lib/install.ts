@@ -15,6 +15,12 @@ export function must(r: { status: number; stdout: string; stderr: string }) {
   return r;
 }
 
+/** An object (or, without a name, a List) as kubectl gets it, or undefined when there is none. */
+export function getObject(cp: ControlPlane, kind: string, name?: string, namespace?: string): Obj | undefined {
+  const out = must(cp.kubectl('get', kind, ...(name ? [name] : []), ...(namespace ? ['-n', namespace] : []), '-o', 'json', '--ignore-not-found')).stdout.trim();
+  return out ? JSON.parse(out) : undefined;
+}
+
 /** Applies CRDs and waits until the API server serves them (Established). */
 export function installCrds(cp: ControlPlane, crds: Obj[]): void {
   must(cp.apply(crds));

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { startCrossplane, waitUntil, type Crossplane } from './crossplane.js';
-import { dist, must } from './install.js';
+import { dist, getObject, must } from './install.js';
 import { SimulatedKubelet, type KubeletOptions } from './kubelet.js';
 import { ROOT } from './net.js';
 
@@ -63,15 +63,11 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     throw err;
   }
   const kubelet = new SimulatedKubelet(cp, { say, ...opts.kubelet }).start();
-  const get = (kind: string, name: string, namespace?: string): Obj | undefined => {
-    const out = must(cp.kubectl('get', kind, name, ...(namespace ? ['-n', namespace] : []), '-o', 'json', '--ignore-not-found')).stdout.trim();
-    return out ? JSON.parse(out) : undefined;
-  };
   return {
     cp,
     xp: xp!,
     kubelet,
-    get,
+    get: (kind, name, namespace) => getObject(cp, kind, name, namespace),
     async stop() {
       await kubelet.stop();
       await xp!.stop();
