@@ -126,7 +126,8 @@ describe('a Tenant whose namespace is being deleted', () => {
 describe('App cases', () => {
   test.each(casesIn('app'))('%s', (_file, c) => {
     const base = exampleApp() as Obj;
-    const app: Obj = { ...base, spec: { ...base.spec, ...c.app } };
+    const OLD_IMAGE = 'registry.example.com/aerogrid/acme/hello:91bc0000000000000000000000000000000000000000000000000000000000aa';
+    const app: Obj = { ...base, spec: { ...base.spec, ...JSON.parse(JSON.stringify(c.app ?? {}).replaceAll('$OLD_IMAGE', OLD_IMAGE)) } };
     const tenant: Obj = { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.tenant } };
     const input = settingsWith(c.settings);
 
@@ -135,11 +136,12 @@ describe('App cases', () => {
     const baseImage = (input.runtimes as Obj)[spec.runtime]?.baseImage ?? 'none';
     const digest = sourceDigest(spec.files, spec.runtime, baseImage);
     const names = buildNames(input as never, 'acme', 'hello', digest);
+    const rebuilt = buildNames(input as never, 'acme', 'hello', digest, 1);
     const vars: Record<string, string> = {
-      $BUILT: names.image, $JOB: names.job, $DIGEST: digest,
-      $OLD_IMAGE: 'registry.example.com/aerogrid/acme/hello:91bc0000000000000000000000000000000000000000000000000000000000aa',
+      $BUILT: names.image, $JOB: names.job, $DIGEST: digest, $BUILT_R1: rebuilt.image, $JOB_R1: rebuilt.job,
+      $OLD_IMAGE: OLD_IMAGE,
     };
-    const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$[A-Z_]+/g, (m) => vars[m] ?? m));
+    const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$[A-Z_0-9]+/g, (m) => vars[m] ?? m));
 
     const ns = tenantNamespace('acme-dev', 'acme');
     if (c.namespace) ns.metadata!.labels = c.namespace.labels;
@@ -187,5 +189,7 @@ describe('App cases', () => {
     if (e.warning) expect(rsp.results.some((r) => r.severity === Severity.SEVERITY_WARNING)).toBe(true);
     if (e.envFromSecrets) expect(container.envFrom.map((x: Obj) => x.secretRef.name)).toEqual(e.envFromSecrets);
     if ('replicas' in e) expect(resources.deployment.spec.replicas).toBe(e.replicas ?? undefined);
+    if ('revision' in e) expect(status.revision).toBe(e.revision ?? undefined);
+    if ('releases' in e) expect(status.releases ?? null).toEqual(e.releases);
   });
 });

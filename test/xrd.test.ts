@@ -76,7 +76,7 @@ describe('flavours', () => {
   });
   test('the App printer columns answer "where is my app and why is it not up"', () => {
     const columns = doc('configuration/apis/apps/definition.yaml').spec.versions[0].additionalPrinterColumns;
-    expect(columns.map((c: { name: string }) => c.name)).toEqual(['PHASE', 'URL', 'IMAGE', 'MESSAGE']); // Crossplane adds SYNCED, READY, COMPOSITION, AGE
+    expect(columns.map((c: { name: string }) => c.name)).toEqual(['PHASE', 'URL', 'REVISION', 'IMAGE', 'MESSAGE']); // Crossplane adds SYNCED, READY, COMPOSITION, AGE
   });
   test('the packages: a Configuration that depends on the Function, with a Crossplane constraint', () => {
     expect(doc('configuration/crossplane.yaml').spec).toEqual({

@@ -102,7 +102,11 @@ export class SimulatedKubelet {
       this.say(`no kubelet here: reporting Deployment ${d.metadata.name} available with ${replicas} ready replica(s) of ${d.spec.template.spec.containers[0].image.split('/').pop()}`);
       await this.patchStatus('deployment', d, {
         observedGeneration: d.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas,
-        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', lastUpdateTime: T0, lastTransitionTime: T0 }],
+        conditions: [
+          { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', lastUpdateTime: T0, lastTransitionTime: T0 },
+          // As the Deployment controller records a finished rollout: the App's release history reads its time.
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTransitionTime: T0 },
+        ],
       });
     }
   }

@@ -120,6 +120,11 @@ const Autoscaling = ruled(
   ],
 );
 
+/** Highest spec.rebuild: keeps `<app>-build-<10 hex>-r<n>` a valid label. */
+export const REBUILD_MAX = 999_999;
+/** How many releases status.releases keeps. */
+export const RELEASES_KEPT = 10;
+
 const IMAGE_REF = '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
 
 export const AppSpec = ruled(
@@ -163,13 +168,32 @@ export const AppSpec = ruled(
       .array(SecretRef)
       .max(16)
       .default([])
-      .meta({ description: "Existing Secrets in the App's namespace whose keys become environment variables." }),
+      .meta({
+        description: "Existing Secrets in the App's namespace whose keys become environment variables.",
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
     healthPath: z
       .string()
       .max(256)
       .regex(/^\//, { message: "spec.healthPath must start with '/'" })
       .optional()
       .meta({ description: 'HTTP path for readiness and liveness probes. Left out, the probes check that the port accepts TCP.' }),
+    rebuild: z
+      .int()
+      .min(0)
+      .max(REBUILD_MAX)
+      .default(0)
+      .meta({
+        description: 'Raise it to build the same source again (aerogrid rebuild): the build Job and the image tag carry it, so each value is a build of its own. Nothing else changes it.',
+      }),
+    rollback: z
+      .object({
+        revision: z.int().min(1).meta({ description: 'The release in status.releases this image served as.' }),
+        image: patterned('spec.rollback.image', IMAGE_REF, 'an image reference, as status.releases lists them', 'The image of that release.', 256),
+      })
+      .optional()
+      .meta({ description: 'Pins the image of an earlier release (aerogrid rollback): it runs without a build until this is removed (aerogrid push does).' }),
     access: z
       .object({
         public: z.boolean().default(false).meta({
@@ -222,9 +246,22 @@ export const AppStatus = z
         job: z.string().optional().meta({ description: 'Name of the Kaniko Job.' }),
         phase: z.enum(BUILD_PHASES).optional().meta({ description: 'Pending, Running, Succeeded or Failed.' }),
         message: z.string().optional().meta({ description: 'Why the build failed, when it did.' }),
+        rebuild: z.int().optional().meta({ description: 'spec.rebuild this build is for, when not 0.' }),
       })
       .optional()
       .meta({ description: 'The build for the current source.' }),
+    revision: z.int().optional().meta({ description: 'The release (status.releases) the App serves.' }),
+    releases: z
+      .array(z.object({
+        revision: z.int().meta({ description: 'Counts up from 1 with every new image that reaches Ready.' }),
+        image: z.string().meta({ description: 'The image that served.' }),
+        sourceDigest: z.string().optional().meta({ description: 'The source it was built from.' }),
+        rebuild: z.int().optional().meta({ description: 'spec.rebuild of that build, when not 0.' }),
+        readyAt: z.string().optional().meta({ description: 'When its rollout completed (the Deployment says).' }),
+      }))
+      .max(RELEASES_KEPT)
+      .optional()
+      .meta({ description: `The last ${RELEASES_KEPT} images that reached Ready, newest last: what aerogrid rollback can go back to.` }),
     observedGeneration: z.number().int().optional().meta({ description: 'The metadata.generation of the App that this status describes.' }),
   })
   .meta({ description: 'Observed state, written by the aerogrid function.' });

@@ -44,6 +44,7 @@ export class App extends CompositeApi {
       printerColumns: [
         { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },
         { name: 'URL', type: 'string', jsonPath: '.status.url' },
+        { name: 'REVISION', type: 'integer', jsonPath: '.status.revision' },
         { name: 'IMAGE', type: 'string', jsonPath: '.status.image' },
         { name: 'MESSAGE', type: 'string', jsonPath: '.status.message', priority: 1 },
       ],

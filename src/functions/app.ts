@@ -6,7 +6,7 @@
 // XR's status (the last good image, the build for the current source), and, should
 // status be lost, in the observed Deployment's image.
 import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import { APP_NAME_MAX, AppSpec, type AppPhase } from '../api/app.js';
+import { APP_NAME_MAX, AppSpec, RELEASES_KEPT, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import type { TenantSpec } from '../api/tenant.js';
 import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
@@ -74,11 +74,14 @@ export function renderApp(input: RenderInput): RenderOutput {
 
   // Decide the image: given directly, or built from source (once per digest).
   let image: string | undefined;
-  let build: { digest: string; job: string; phase: JobState['phase']; message?: string } | undefined;
+  let build: { digest: string; job: string; phase: JobState['phase']; message?: string; rebuild?: number } | undefined;
   let digest: string | undefined;
   let toBuild: Build | undefined;
   if (spec.image) {
     image = spec.image;
+  } else if (spec.rollback) {
+    // Pinned to an earlier release: its image runs, and nothing is built until a push removes the pin.
+    image = spec.rollback.image;
   } else {
     if (!tenant.spec.builds.enabled) {
       throw new FatalError([`spec.files: tenant ${tenant.name} does not build images (spec.builds.enabled is false); set spec.image to a prebuilt image`]);
@@ -89,21 +92,23 @@ export function renderApp(input: RenderInput): RenderOutput {
       throw new FatalError([`spec.runtime: runtime ${spec.runtime} is not offered by this platform; use one of ${offered.join(', ') || '(none configured)'}`]);
     }
     digest = DIGESTS.get(`${identity(spec)}\u0000${baseImage}`, () => sourceDigest(spec.files, spec.runtime, baseImage), (d) => d.length);
-    const names = buildNames(settings, tenant.name, name, digest);
-    const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string };
-    const builtBefore = runningImage === names.image || (prevBuild.digest === digest && prevBuild.phase === 'Succeeded');
+    const rebuild = spec.rebuild;
+    const names = buildNames(settings, tenant.name, name, digest, rebuild);
+    const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string; rebuild?: number };
+    const sameBuild = prevBuild.digest === digest && (prevBuild.rebuild ?? 0) === rebuild;
+    const builtBefore = runningImage === names.image || (sameBuild && prevBuild.phase === 'Succeeded');
     if (builtBefore) {
-      build = { digest, job: names.job, phase: 'Succeeded' };
+      build = { digest, job: names.job, phase: 'Succeeded', rebuild };
       image = names.image;
     } else {
       // The observed Job is whatever was desired last time: after a source change, the old digest's.
       const observedJob = input.observed.job?.metadata?.name === names.job ? input.observed.job : undefined;
       const state = jobState(observedJob);
       // A Job that failed stays failed for this digest, even if someone deletes it: no rebuild
-      // until the source changes.
-      const failedBefore = prevBuild.digest === digest && prevBuild.phase === 'Failed' && state.phase !== 'Succeeded';
+      // until the source changes or spec.rebuild asks for another build.
+      const failedBefore = sameBuild && prevBuild.phase === 'Failed' && state.phase !== 'Succeeded';
       const phase = failedBefore ? 'Failed' : state.phase;
-      build = { digest, job: names.job, phase, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
+      build = { digest, job: names.job, phase, rebuild, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
       // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
       if (!(failedBefore && !observedJob)) toBuild = { baseImage, names, digest };
       image = phase === 'Succeeded' ? names.image : runningImage;
@@ -116,20 +121,79 @@ export function renderApp(input: RenderInput): RenderOutput {
   for (const [k, resource] of Object.entries(composed)) add(k, resource);
 
   const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
-  const { phase, message } = phaseOf(build, image, runningImage, deployed, url);
+  const pinned = !spec.image && spec.rollback ? spec.rollback : undefined;
+  const phased = phaseOf(build, image, runningImage, deployed, url);
+  const message = pinned && phased.phase === 'Ready'
+    ? `rolled back to revision ${pinned.revision}: ${phased.message}; aerogrid push builds from source again`
+    : phased.message;
+  const history = releasesOf(previous, phased.phase === 'Ready' ? { image: image!, sourceDigest: pinned ? undefined : digest, rebuild: build?.rebuild, readyAt: readyAt(observedDeployment), pinned: pinned?.revision } : undefined);
   out.status = {
-    phase,
+    phase: phased.phase,
     message,
     url,
     access: spec.access.public ? 'public' : 'jwt',
     ...(image ? { image } : {}),
     ...(digest ? { sourceDigest: digest } : {}),
-    ...(build ? { build: { digest: build.digest, job: build.job, phase: build.phase, ...(build.message ? { message: build.message } : {}) } } : {}),
+    ...(build ? { build: { digest: build.digest, job: build.job, phase: build.phase, ...(build.message ? { message: build.message } : {}), ...(build.rebuild ? { rebuild: build.rebuild } : {}) } } : {}),
+    ...(history.revision !== undefined ? { revision: history.revision } : {}),
+    ...(history.releases.length > 0 ? { releases: history.releases } : {}),
     ...generation,
   };
-  out.conditions.push(...conditionsOf(build, spec.image, deployed, message));
+  out.conditions.push(...conditionsOf(build, spec.image ?? (pinned ? `${pinned.image} (revision ${pinned.revision}, rolled back)` : undefined), deployed, message));
   if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
   return out;
+}
+
+export interface Release {
+  revision: number;
+  image: string;
+  sourceDigest?: string;
+  rebuild?: number;
+  readyAt?: string;
+}
+
+/**
+ * The release history in status.releases: the last RELEASES_KEPT images that reached Ready,
+ * newest last, and the revision served now. It lives only in the XR's status (the previous one
+ * comes in, the next goes out), so the function stays stateless. An image that reaches Ready
+ * and is not the current revision's becomes a new revision; a rollback serves its old revision
+ * without adding one. Entries that are not well formed are dropped, never trusted.
+ */
+export function releasesOf(
+  previous: Record<string, unknown>,
+  ready: { image: string; sourceDigest?: string; rebuild?: number; readyAt?: string; pinned?: number } | undefined,
+): { revision?: number; releases: Release[] } {
+  const releases: Release[] = (Array.isArray(previous.releases) ? previous.releases : [])
+    .filter((r): r is Release => !!r && typeof r === 'object' && Number.isInteger(r.revision) && r.revision > 0 && typeof r.image === 'string')
+    .map((r) => ({
+      revision: r.revision,
+      image: r.image,
+      ...(typeof r.sourceDigest === 'string' ? { sourceDigest: r.sourceDigest } : {}),
+      ...(Number.isInteger(r.rebuild) && r.rebuild! > 0 ? { rebuild: r.rebuild } : {}),
+      ...(typeof r.readyAt === 'string' ? { readyAt: r.readyAt } : {}),
+    }))
+    .sort((a, b) => a.revision - b.revision);
+  const before = Number.isInteger(previous.revision) ? (previous.revision as number) : undefined;
+  if (!ready) return { revision: before, releases };
+  if (ready.pinned !== undefined) return { revision: ready.pinned, releases };
+  const current = releases.find((r) => r.revision === before);
+  if (current?.image === ready.image) return { revision: before, releases };
+  const revision = (releases.at(-1)?.revision ?? 0) + 1;
+  releases.push({
+    revision,
+    image: ready.image,
+    ...(ready.sourceDigest ? { sourceDigest: ready.sourceDigest } : {}),
+    ...(ready.rebuild ? { rebuild: ready.rebuild } : {}),
+    ...(ready.readyAt ? { readyAt: ready.readyAt } : {}),
+  });
+  return { revision, releases: releases.slice(-RELEASES_KEPT) };
+}
+
+/** When the Deployment finished its rollout, as the Deployment controller records it. */
+function readyAt(deployment: KubeObject | undefined): string | undefined {
+  const conditions = (deployment?.status as { conditions?: { type?: string; reason?: string; lastUpdateTime?: string; lastTransitionTime?: string }[] } | undefined)?.conditions ?? [];
+  const progressing = conditions.find((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable');
+  return progressing?.lastUpdateTime ?? conditions.find((c) => c.type === 'Available')?.lastTransitionTime;
 }
 
 /** What a build needs: the base image, and the names and digest of the source. */
@@ -278,7 +342,7 @@ function hpa(spec: AppSpec, route: RouteContext): KubeObject {
 }
 
 function phaseOf(
-  build: { digest: string; phase: JobState['phase']; message?: string } | undefined,
+  build: { digest: string; phase: JobState['phase']; message?: string; rebuild?: number } | undefined,
   image: string | undefined, runningImage: string | undefined, deployed: boolean, url: string,
 ): { phase: AppPhase; message: string } {
   const serving = runningImage ? `; still serving ${tagOf(runningImage)}` : '';
@@ -295,7 +359,7 @@ function phaseOf(
 
 function conditionsOf(build: { digest: string; phase: JobState['phase']; message?: string } | undefined, givenImage: string | undefined, deployed: boolean, message: string): Condition[] {
   const built: Condition = givenImage
-    ? { type: 'Built', status: 'True', reason: 'ImageProvided', message: `spec.image ${givenImage} is used as is` }
+    ? { type: 'Built', status: 'True', reason: 'ImageProvided', message: `${givenImage.includes('rolled back') ? 'spec.rollback' : 'spec.image'} ${givenImage} is used as is` }
     : build!.phase === 'Succeeded'
       ? { type: 'Built', status: 'True', reason: 'BuildSucceeded', message: `image for ${short(build!.digest)} is built` }
       : { type: 'Built', status: 'False', reason: build!.phase === 'Failed' ? 'BuildFailed' : 'Building', message };
@@ -310,6 +374,6 @@ function short(digest: string): string {
 }
 
 function tagOf(image: string): string {
-  const tag = image.slice(image.lastIndexOf(':') + 1);
-  return /^[a-f0-9]{64}$/.test(tag) ? short(`sha256:${tag}`) : image;
+  const tag = /^([a-f0-9]{64})(-r\d+)?$/.exec(image.slice(image.lastIndexOf(':') + 1));
+  return tag ? `${short(`sha256:${tag[1]}`)}${tag[2] ?? ''}` : image;
 }

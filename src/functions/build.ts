@@ -29,8 +29,9 @@ export function shortDigest(digest: string): string {
   return digest.slice('sha256:'.length, 'sha256:'.length + 10);
 }
 
-export function imageFor(settings: PlatformSettings, tenant: string, app: string, digest: string): string {
-  return `${settings.registry}/${tenant}/${app}:${digest.slice('sha256:'.length)}`;
+/** The image of a source: tagged with its digest, and `-r<n>` for the n-th rebuild of it (spec.rebuild). */
+export function imageFor(settings: PlatformSettings, tenant: string, app: string, digest: string, rebuild = 0): string {
+  return `${settings.registry}/${tenant}/${app}:${digest.slice('sha256:'.length)}${rebuild ? `-r${rebuild}` : ''}`;
 }
 
 export function dockerfile(spec: AppSpec, baseImage: string): string {
@@ -63,11 +64,12 @@ export interface BuildNames {
   image: string;
 }
 
-export function buildNames(settings: PlatformSettings, tenant: string, app: string, digest: string): BuildNames {
+/** A rebuild is a Job (and an image) of its own; the build context is the same source, so it is shared. */
+export function buildNames(settings: PlatformSettings, tenant: string, app: string, digest: string, rebuild = 0): BuildNames {
   return {
     configMap: `${app}-src-${shortDigest(digest)}`,
-    job: `${app}-build-${shortDigest(digest)}`,
-    image: imageFor(settings, tenant, app, digest),
+    job: `${app}-build-${shortDigest(digest)}${rebuild ? `-r${rebuild}` : ''}`,
+    image: imageFor(settings, tenant, app, digest, rebuild),
   };
 }
 
