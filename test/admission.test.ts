@@ -95,8 +95,8 @@ describe('what Crossplane composes through the function is admitted by the API s
     ok(cp.apply([exampleTenant()]));
     const tenant = await waitForPhase(p, 'tenant', 'acme', undefined, 'Ready');
     expect(tenant.status.namespaces).toEqual(['acme-dev', 'acme-prod']);
-    const kinds = JSON.parse(ok(cp.kubectl('get', 'networkpolicies,roles,rolebindings,resourcequotas,limitranges,peerauthentications.security.istio.io,authorizationpolicies.security.istio.io', '-n', 'acme-dev', '-o', 'json')).stdout).items.map((o: Obj) => o.kind);
-    expect(new Set(kinds)).toEqual(new Set(['NetworkPolicy', 'Role', 'RoleBinding', 'ResourceQuota', 'LimitRange', 'PeerAuthentication', 'AuthorizationPolicy']));
+    const kinds = JSON.parse(ok(cp.kubectl('get', 'configmaps,networkpolicies,roles,rolebindings,resourcequotas,limitranges,peerauthentications.security.istio.io,authorizationpolicies.security.istio.io', '-n', 'acme-dev', '-o', 'json')).stdout).items.map((o: Obj) => o.kind);
+    expect(new Set(kinds)).toEqual(new Set(['ConfigMap', 'NetworkPolicy', 'Role', 'RoleBinding', 'ResourceQuota', 'LimitRange', 'PeerAuthentication', 'AuthorizationPolicy']));
     // A second tenant, for the isolation checks below.
     ok(cp.apply([{ ...exampleTenant(), metadata: { name: 'globex' }, spec: { ...(exampleTenant().spec as Obj), groups: { admin: ['globex-admins'] } } }]));
     await waitForPhase(p, 'tenant', 'globex', undefined, 'Ready');

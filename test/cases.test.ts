@@ -118,8 +118,8 @@ describe('a Tenant whose namespace is being deleted', () => {
     const inProd = Object.keys(resources).filter((k) => k.endsWith('-acme-prod'));
     // The Namespace itself (so that it comes back) and the one object that still exists there.
     expect(inProd.sort()).toEqual(['namespace-acme-prod', 'quota-acme-prod']);
-    expect(Object.keys(resources).filter((k) => k.endsWith('-acme-dev')).length).toBe(17);
-    expect(status.message).toMatch(/^creating namespace\(s\) acme-prod; 15 object\(s\) in them follow once they exist$/);
+    expect(Object.keys(resources).filter((k) => k.endsWith('-acme-dev')).length).toBe(18);
+    expect(status.message).toMatch(/^creating namespace\(s\) acme-prod; 16 object\(s\) in them follow once they exist$/);
   });
 });
 
@@ -147,7 +147,19 @@ describe('App cases', () => {
     if (c.namespace) ns.metadata!.labels = c.namespace.labels;
     const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], tenant: [tenant] };
     const composite = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
-    const { rsp, resources, status, fatal } = render(request({ composite, required, input, observed: subst(c.observed ?? {}) }));
+    // Observed objects as Crossplane hands them over: a build's Job under that build's own key.
+    const buildKey = (o: Obj) => `build-job-${o.metadata.name.slice(o.metadata.name.lastIndexOf('-build-') + '-build-'.length)}`;
+    const observed = Object.fromEntries(Object.entries<Obj>(subst(c.observed ?? {})).map(([k, o]) => [k === 'job' ? buildKey(o) : k, o]));
+    const { rsp, resources: byKey, status, fatal } = render(request({ composite, required, input, observed }));
+    // Crossplane applies a desired object to the name it observed under the same key, so each
+    // build (a Job, its context) must have a key of its own that follows its name.
+    for (const [k, r] of Object.entries(byKey)) {
+      if (r.kind === 'Job') expect(k).toBe(buildKey(r));
+      if (r.kind === 'ConfigMap') expect(k).toBe(`build-context-${r.metadata.name.slice(r.metadata.name.lastIndexOf('-src-') + '-src-'.length)}`);
+    }
+    const role = (k: string) => k.replace(/^build-job-.*/, 'job').replace(/^build-context-.*/, 'build-context');
+    const keyOf = (r: string) => Object.keys(byKey).find((k) => role(k) === r) ?? r;
+    const resources = Object.fromEntries(Object.entries(byKey).map(([k, r]) => [role(k), r]));
     const e = subst(c.expect);
 
     if (e.fatal) {
@@ -169,7 +181,7 @@ describe('App cases', () => {
     const container = resources.deployment?.spec.template.spec.containers[0];
     if (e.deploymentImage) expect(container?.image).toBe(e.deploymentImage);
     for (const [k, ready] of Object.entries<boolean>(e.ready ?? {})) {
-      expect([k, rsp.desired!.resources[k].ready]).toEqual([k, ready ? Ready.READY_TRUE : Ready.READY_FALSE]);
+      expect([k, rsp.desired!.resources[keyOf(k)].ready]).toEqual([k, ready ? Ready.READY_TRUE : Ready.READY_FALSE]);
     }
     if (e.condition) expect(rsp.conditions.find((x) => x.type === e.condition.type)?.reason).toBe(e.condition.reason);
     if (e.access) expect(status.access).toBe(e.access);

@@ -92,6 +92,7 @@ interface Composed { kind: string; resource: string; name: string; namespace: st
 const composed: Composed[] = [
   { kind: 'ResourceQuota', resource: 'resourcequota', name: 'aerogrid-quota', namespace: 'acme-dev', drift: { spec: { hard: { pods: '999' } } }, back: (o) => o.spec.hard.pods !== '999' },
   { kind: 'LimitRange', resource: 'limitrange', name: 'aerogrid-limits', namespace: 'acme-dev', drift: { spec: { limits: [{ type: 'Container', default: { cpu: '8' } }] } }, back: (o) => o.spec.limits[0].default.cpu !== '8' },
+  { kind: 'ConfigMap (tenant directory)', resource: 'configmap', name: 'aerogrid-tenant', namespace: 'acme-dev', drift: { data: { namespaces: 'elsewhere' } }, back: (o) => o.data.namespaces === 'acme-dev\nacme-prod' },
   { kind: 'Role', resource: 'role', name: 'aerogrid-operator', namespace: 'acme-dev', drift: { rules: [] }, back: (o) => (o.rules ?? []).length > 0 },
   { kind: 'RoleBinding', resource: 'rolebinding', name: 'aerogrid-admin', namespace: 'acme-dev', drift: { subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'intruders' }] }, back: (o) => !o.subjects.some((s: Obj) => s.name === 'intruders') },
   { kind: 'NetworkPolicy', resource: 'networkpolicy', name: 'aerogrid-default-deny', namespace: 'acme-dev', drift: { spec: { policyTypes: ['Ingress'] } }, back: (o) => o.spec.policyTypes.includes('Egress') },

@@ -4,6 +4,8 @@ import { dnsLabel, groupList, patterned, quantity, ruled } from './rules.js';
 
 /** Longest Tenant name: keeps `tenant-<name>` and `<name>-<suffix>` well inside a 63-character label. */
 export const TENANT_NAME_MAX = 30;
+/** The ConfigMap in each tenant namespace that names the tenant and all its namespaces (data: tenant, namespaces one per line). */
+export const TENANT_DIRECTORY = 'aerogrid-tenant';
 export const NAMESPACE_SUFFIX_MAX = 20;
 export const TIERS = ['free', 'pro', 'enterprise'] as const;
 export type Tier = (typeof TIERS)[number];

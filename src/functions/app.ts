@@ -12,7 +12,7 @@ import type { TenantSpec } from '../api/tenant.js';
 import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
-import { APP_UID, buildContext, buildJob, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
+import { APP_UID, buildContext, buildJob, buildKeys, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
 import { deploymentAvailable, readiness } from './ready.js';
 import {
   FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne, statusOf,
@@ -96,13 +96,16 @@ export function renderApp(input: RenderInput): RenderOutput {
     const names = buildNames(settings, tenant.name, name, digest, rebuild);
     const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string; rebuild?: number };
     const sameBuild = prevBuild.digest === digest && (prevBuild.rebuild ?? 0) === rebuild;
-    const builtBefore = runningImage === names.image || (sameBuild && prevBuild.phase === 'Succeeded');
+    // An image that reached Ready before is in the registry: back from a rollback, or back to an
+    // earlier source, it serves again without a build.
+    const released = Array.isArray(previous.releases) && previous.releases.some((r: { image?: unknown } | null) => r?.image === names.image);
+    const builtBefore = runningImage === names.image || released || (sameBuild && prevBuild.phase === 'Succeeded');
     if (builtBefore) {
       build = { digest, job: names.job, phase: 'Succeeded', rebuild };
       image = names.image;
     } else {
       // The observed Job is whatever was desired last time: after a source change, the old digest's.
-      const observedJob = input.observed.job?.metadata?.name === names.job ? input.observed.job : undefined;
+      const observedJob = input.observed[buildKeys(names).job];
       const state = jobState(observedJob);
       // A Job that failed stays failed for this digest, even if someone deletes it: no rebuild
       // until the source changes or spec.rebuild asks for another build.
@@ -219,8 +222,9 @@ function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantCon
   const out: Record<string, KubeObject> = {};
   if (toBuild) {
     const { baseImage, names, digest } = toBuild;
-    out['build-context'] = buildContext(spec, baseImage, names, route.namespace, route.app, digest);
-    out.job = buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret });
+    const keys = buildKeys(names);
+    out[keys.context] = buildContext(spec, baseImage, names, route.namespace, route.app, digest);
+    out[keys.job] = buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret });
   }
   if (image) {
     out.deployment = deployment(spec, image, route);

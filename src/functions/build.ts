@@ -73,6 +73,19 @@ export function buildNames(settings: PlatformSettings, tenant: string, app: stri
   };
 }
 
+/**
+ * The keys of a build's composed resources, one per build. Crossplane keeps the name of the
+ * object it composed under a key (a desired object under a known key is applied to the name
+ * observed there), so a Job renamed under one key would be applied onto the previous build's
+ * Job, whose template is immutable: a new source or a rebuild would never get its Job.
+ */
+export function buildKeys(names: BuildNames): { context: string; job: string } {
+  return {
+    context: `build-context-${names.configMap.slice(names.configMap.lastIndexOf('-src-') + '-src-'.length)}`,
+    job: `build-job-${names.job.slice(names.job.lastIndexOf('-build-') + '-build-'.length)}`,
+  };
+}
+
 export function buildContext(spec: AppSpec, baseImage: string, names: BuildNames, namespace: string, app: string, digest: string): KubeObject {
   const items = contextItems(spec.files);
   return kube<V1ConfigMap>('v1', 'ConfigMap', {

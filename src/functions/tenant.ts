@@ -1,8 +1,8 @@
 // The Tenant renderer: namespaces, quota, limits, roles, network isolation and Istio
 // policies for one team. Pure: observed state in, desired state and status out.
-import type { V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
-import { TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
+import { TENANT_DIRECTORY, TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
 import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
 import type { PlatformSettings } from '../api/platform.js';
@@ -142,6 +142,13 @@ function composeTenant(name: string, spec: TenantSpec, settings: PlatformSetting
     add(`limits-${ns}`, kube<{ metadata: V1ObjectMeta; spec: LimitRangeSpec }>('v1', 'LimitRange', {
       metadata: meta('aerogrid-limits'),
       spec: { limits: [{ type: 'Container', defaultRequest: { ...limits.defaultRequest }, default: { ...limits.default } }] },
+    }));
+
+    // Where a developer finds the rest of the tenant (aerogrid list -A): its members may read
+    // ConfigMaps in its namespaces, and nothing cluster-scoped.
+    add(`directory-${ns}`, kube<V1ConfigMap>('v1', 'ConfigMap', {
+      metadata: meta(TENANT_DIRECTORY),
+      data: { tenant: name, namespaces: namespaces.join('\n') },
     }));
 
     for (const role of ['admin', 'operator', 'viewer'] as const) {
