@@ -10,6 +10,7 @@
 #   scripts/tools.sh crossplane-src                       the unpacked Crossplane sources (prints their folder)
 #   scripts/tools.sh registry                             Debian's docker-registry (a local OCI registry)
 #   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
+#   scripts/tools.sh shells                               Debian's zsh and fish (the CLI's completion scripts run in them)
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
@@ -213,6 +214,13 @@ install_lua() {
   apt_install lua5.1
 }
 
+# Debian's zsh and fish: the tests run `aerogrid completion zsh|fish` in the shells themselves.
+install_shells() {
+  command -v zsh >/dev/null || apt_install zsh
+  command -v fish >/dev/null || apt_install fish
+  say "zsh and fish: installed"
+}
+
 # Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
 argocd_crds() {
   need_go
@@ -228,14 +236,15 @@ one() {
     etcd) build_etcd ;;
     ghz) build_ghz ;;
     lua) install_lua ;;
+    shells) install_shells ;;
     argocd-crds) argocd_crds ;;
     crossplane) build_crossplane ;;
     crossplane-cli) build_crossplane_cli ;;
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; argocd_crds >/dev/null ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|argocd-crds|path TOOL]" ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; argocd_crds >/dev/null ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|argocd-crds|path TOOL]" ;;
   esac
 }
 

@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { MAX_TOTAL_BYTES } from '../src/api/app.js';
 import { CliError } from '../src/cli/errors.js';
-import { age, formatList, formatStatus, table } from '../src/cli/format.js';
+import { age, formatList, formatReleases, formatStatus, table } from '../src/cli/format.js';
 import { SCAFFOLD, init } from '../src/cli/init.js';
-import { ManifestError, appManifest, appName } from '../src/cli/manifest.js';
+import { ManifestError, appManifest, appName, parseCommand } from '../src/cli/manifest.js';
+import { envChange, scaleChange } from '../src/cli/settings.js';
 import { Progress } from '../src/cli/progress.js';
 import { DEFAULT_PLATFORM, formatRendered, platformInput, readDocuments, render } from '../src/cli/render.js';
 import { SourceError, readSource } from '../src/cli/source.js';
@@ -86,6 +87,10 @@ describe('reading a folder', () => {
     const binary = folder({ 'app.py': 'x', 'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe]) });
     expect(() => readSource(binary)).toThrow(new SourceError('logo.png: is not UTF-8 text; an App carries source files only. Add it to .aerogridignore, or bake it into an image and use spec.image'));
 
+    // Valid UTF-8 is not enough: a PNG of NUL bytes decodes, and is still no source file.
+    const nul = folder({ 'app.py': 'x', 'pixel.png': Buffer.alloc(64) });
+    expect(() => readSource(nul)).toThrow(new SourceError('pixel.png: is binary (it holds NUL bytes); an App carries source files only. Add it to .aerogridignore, or bake it into an image and use spec.image'));
+
     const linked = folder({ 'app.py': 'x' });
     symlinkSync(join(linked, 'app.py'), join(linked, 'main.py'));
     expect(() => readSource(linked)).toThrow('main.py: is a symbolic link; aerogrid sends the files themselves');
@@ -123,6 +128,61 @@ describe('the App a push applies', () => {
     expect(problems(() => appManifest('shop', big, {}))).toEqual([`spec.files: spec.files must hold at most ${MAX_TOTAL_BYTES} characters in all, so that the build context fits in one ConfigMap`]);
     expect(problems(() => appManifest('shop', files, { runtime: 'python2.7' }))).toEqual(['--runtime python2.7: not a runtime aerogrid offers; use one of python3.12, python3.11']);
   });
+
+  test('too many files: how many were found, and how to leave some out', () => {
+    const many = Array.from({ length: 70 }, (_, i) => ({ path: `m${i}.py`, content: 'x' }));
+    expect(problems(() => appManifest('shop', [...files, ...many], {}))).toEqual([
+      'the folder holds 71 files to send; an App takes at most 64. List what the build does not need (data, tests, assets) in .aerogridignore, or bake it into an image and use --image',
+    ]);
+  });
+
+  test('--image, --command, --port and --health-path; an image needs no files', () => {
+    expect(appManifest('shop', undefined, { image: 'registry.example.com/t/shop:1.0', port: 9000 }).spec).toEqual({ image: 'registry.example.com/t/shop:1.0', port: 9000 });
+    expect(appManifest('shop', files, { command: ['gunicorn', 'app:app'], healthPath: '/healthz', public: false }).spec)
+      .toEqual({ files, command: ['gunicorn', 'app:app'], healthPath: '/healthz', access: { public: false } });
+    expect(problems(() => appManifest('shop', files, { port: 80 }))).toEqual(['spec.port: spec.port must be 1024 or above: the app runs as a non-root user']);
+    expect(problems(() => appManifest('shop', files, { healthPath: 'healthz' }))).toEqual(["spec.healthPath: spec.healthPath must start with '/'"]);
+    expect(problems(() => appManifest('shop', undefined, { image: 'Not An Image' }))[0]).toMatch(/^spec\.image: .*an image reference/);
+    expect(parseCommand('gunicorn -b "0.0.0.0:8080" --name \'my app\' app:app')).toEqual(['gunicorn', '-b', '0.0.0.0:8080', '--name', 'my app', 'app:app']);
+    expect(parseCommand('["python", "-m", "shop"]')).toEqual(['python', '-m', 'shop']);
+    expect(problems(() => parseCommand('[1, 2]'))).toEqual(['--command [1, 2]: give a non-empty JSON array of strings']);
+  });
+});
+
+describe('env and scale: each applies only the fields it owns', () => {
+  const owned = (manager: string, fields: Obj) => ({ manager, operation: 'Apply', fieldsV1: { 'f:spec': fields } });
+  const app = (spec: Obj, managedFields: Obj[] = []): any => ({ metadata: { name: 'shop', managedFields }, spec: { files: [{ path: 'app.py', content: 'x' }], ...spec } });
+  const k = (name: string) => `k:${JSON.stringify({ name })}`;
+
+  test('env set sends what aerogrid env set before, updated, and never what others set', () => {
+    const a = app({ env: [{ name: 'A', value: '1' }, { name: 'FROM_GIT', value: 'g' }] }, [
+      owned('aerogrid-env', { 'f:env': { [k('A')]: {} } }),
+      owned('argocd-controller', { 'f:env': { [k('FROM_GIT')]: {} } }),
+    ]);
+    const change = envChange(a, { set: ['B=2', 'URL=https://x/?a=b'], secrets: ['db'] });
+    expect(change.spec).toEqual({ env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }, { name: 'URL', value: 'https://x/?a=b' }], envFromSecrets: [{ name: 'db' }] });
+    expect(change.summary).toBe('set B, set URL, reads Secret db');
+    expect(envChange(a, { unset: ['A'] }).spec.env).toEqual([]);
+  });
+
+  test('env refuses, and says who to ask, what it cannot do', () => {
+    const a = app({ env: [{ name: 'FROM_GIT', value: 'g' }] }, [owned('argocd-controller', { 'f:env': { [k('FROM_GIT')]: {} } })]);
+    expect(() => envChange(a, { unset: ['FROM_GIT'] })).toThrow('FROM_GIT is set by argocd-controller, not by aerogrid env; change it where it is managed (for Argo CD: in Git)');
+    expect(() => envChange(a, { unset: ['NOPE'] })).toThrow('App shop has no variable NOPE');
+    expect(() => envChange(a, { set: ['novalue'] })).toThrow('novalue: give KEY=VALUE (an empty value is KEY=)');
+    expect(() => envChange(a, { set: ['1BAD=x'] })).toThrow(/spec\.env\[\d\]\.name: .*a C identifier/);
+    expect(() => envChange(a, { set: ['PORT=1'] })).toThrow(/PORT is set by the platform from spec\.port/);
+  });
+
+  test('scale: replicas or autoscaling, checked against the schema', () => {
+    expect(scaleChange(app({}), { replicas: 3 })).toEqual({ spec: { replicas: 3 }, summary: 'scaled to 3 replica(s)', warnings: [] });
+    expect(scaleChange(app({}), { max: 5 }).spec).toEqual({ autoscaling: { minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 80 } });
+    expect(() => scaleChange(app({}), { min: 6, max: 5 })).toThrow('spec.autoscaling: spec.autoscaling.minReplicas must not exceed spec.autoscaling.maxReplicas');
+    expect(() => scaleChange(app({}), { replicas: 2, max: 5 })).toThrow('give --replicas, or --min/--max/--cpu-percent to autoscale, not both');
+    expect(() => scaleChange(app({}), { replicas: 51 })).toThrow(/spec\.replicas/);
+    const fromGit = app({ autoscaling: { minReplicas: 1, maxReplicas: 4 } }, [owned('argocd-controller', { 'f:autoscaling': {} })]);
+    expect(scaleChange(fromGit, { replicas: 2 }).warnings).toEqual(['spec.autoscaling is set by argocd-controller: while it is, spec.replicas is ignored']);
+  });
 });
 
 describe('output formats', () => {
@@ -133,7 +193,8 @@ describe('output formats', () => {
     spec: { runtime: 'python3.12', files: [{ path: 'app.py', content: 'x' }, { path: 'requirements.txt', content: '' }] },
     status: {
       phase: 'Ready', url: 'https://apps.example.com/apps/acme-dev/shop/', access: 'jwt', image: 'r/acme/shop:3f2a', sourceDigest: 'sha256:3f2a',
-      build: { phase: 'Succeeded', job: 'shop-build-3f2a' }, message: 'serving sha256:3f2a',
+      build: { phase: 'Succeeded', job: 'shop-build-3f2a' }, message: 'serving sha256:3f2a', revision: 2,
+      releases: [{ revision: 1, image: `r/acme/shop:${'a'.repeat(64)}`, sourceDigest: `sha256:${'a'.repeat(64)}`, readyAt: '2026-11-22T11:00:00Z' }, { revision: 2, image: 'r/acme/shop:3f2a', sourceDigest: 'sha256:3f2a' }],
       conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: '' }],
     },
   };
@@ -147,9 +208,9 @@ describe('output formats', () => {
   test('list: a table whose columns line up, with NAMESPACE for -A', () => {
     const lines = formatList([ready, failed], 'table', now, true).split('\n');
     expect(lines).toEqual([
-      'NAMESPACE   NAME   PHASE    URL                                            ACCESS   AGE',
-      'acme-dev    shop   Ready    https://apps.example.com/apps/acme-dev/shop/   jwt      5m',
-      'acme-prod   api    Failed                                                  public   2d',
+      'NAMESPACE   NAME   PHASE    URL                                            REVISION   ACCESS   AGE',
+      'acme-dev    shop   Ready    https://apps.example.com/apps/acme-dev/shop/   2          jwt      5m',
+      'acme-prod   api    Failed                                                             public   2d',
     ]);
     expect(formatList([], 'table', now)).toBe('No apps found.');
     expect(table(['A', 'LONGER'], [['xyz', '1']])).toBe('A     LONGER\nxyz   1');
@@ -161,6 +222,9 @@ describe('output formats', () => {
     expect(json.items[0].status).toEqual(ready.status);
     expect(json.items[0].metadata.managedFields).toBeUndefined();
     expect(parse(formatStatus(ready, 'yaml', now))).toEqual({ ...ready, metadata: { name: 'shop', namespace: 'acme-dev', creationTimestamp: '2026-11-22T11:55:00Z' } });
+    // Timestamps quoted as kubectl quotes them: a YAML 1.1 reader would make a date of a bare one.
+    expect(formatStatus(ready, 'yaml', now)).toMatch(/^ {2}creationTimestamp: "2026-11-22T11:55:00Z"$/m);
+    expect(parse(formatStatus(ready, 'yaml', now), { version: '1.1' }).metadata.creationTimestamp).toBe('2026-11-22T11:55:00Z');
   });
 
   test('status: where the app is and why, then its conditions', () => {
@@ -169,8 +233,20 @@ describe('output formats', () => {
     expect(text).toMatch(/^Access:    jwt \(a valid Auth0 token from an allowed group is required\)$/m);
     expect(text).toMatch(/^Build:     Succeeded \(Job shop-build-3f2a\)$/m);
     expect(text).toMatch(/^Files:     app\.py, requirements\.txt$/m);
+    expect(text).toMatch(/^Revision:  2 of 2 release\(s\)$/m);
+    expect(text).toMatch(/^Scale:     1 replica\(s\)$/m);
     expect(text.split('\n').slice(-3)).toEqual(['Conditions:', '  TYPE    STATUS   REASON      MESSAGE', '  Ready   True     Available']);
-    expect(formatStatus({ metadata: { name: 'new' } }, 'table', now)).toBe('App:       new\nPhase:     Pending\nAge:       <unknown>');
+    expect(formatStatus({ metadata: { name: 'new' } }, 'table', now)).toBe('App:       new\nPhase:     Pending\nScale:     1 replica(s)\nAge:       <unknown>');
+  });
+
+  test('releases: newest last, * on the one serving, the tag and source shortened', () => {
+    expect(formatReleases(ready, 'table', now).split('\n')).toEqual([
+      'REVISION   IMAGE              SOURCE                READY',
+      ` 1         ${'a'.repeat(12)}       sha256:${'a'.repeat(12)}   60m ago`,
+      '*2         r/acme/shop:3f2a   sha256:3f2a',
+    ]);
+    expect(JSON.parse(formatReleases(ready, 'json', now)).current).toBe(2);
+    expect(formatReleases({ metadata: { name: 'new' } }, 'table', now)).toBe('App new has no release yet: none of its images has reached Ready');
   });
 });
 
@@ -238,13 +314,13 @@ describe('render, with no cluster', () => {
 
   test('renders the Tenant first, then the App in a namespace the Tenant composes', () => {
     const results = render(readDocuments(examples.slice().reverse()), platformInput(DEFAULT_PLATFORM));
-    expect(results.map((r) => [r.xr, r.fatal, r.resources.length])).toEqual([['Tenant acme', undefined, 34], ['App acme-dev/hello', undefined, 6]]);
+    expect(results.map((r) => [r.xr, r.fatal, r.resources.length])).toEqual([['Tenant acme', undefined, 36], ['App acme-dev/hello', undefined, 6]]);
     const app = results[1];
     expect(app.status.phase).toBe('Building');
     expect(app.resources.map((r) => r.kind).sort()).toEqual(['AuthorizationPolicy', 'ConfigMap', 'Job', 'RequestAuthentication', 'Service', 'VirtualService']);
     const yaml = formatRendered(results, 'yaml');
     expect(yaml).toMatch(/^# App acme-dev\/hello → Job acme-dev\/hello-build-[0-9a-f]{10}$/m);
-    expect(JSON.parse(formatRendered(results, 'json')).items).toHaveLength(40);
+    expect(JSON.parse(formatRendered(results, 'json')).items).toHaveLength(42);
   });
 
   test('an App without its Tenant, or a file that is not aerogrid\'s, is named', () => {

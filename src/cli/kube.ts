@@ -1,205 +1,211 @@
-// The CLI's side of the Kubernetes API, through @kubernetes/client-node: kubeconfig,
-// --context and --namespace as kubectl reads them, server-side apply with field manager
-// `aerogrid`, watches, pod logs, and one-line explanations for what goes wrong.
-import { existsSync } from 'node:fs';
+// The CLI's side of the cluster: aerogrid/client (src/client) for Tenants and Apps, the way
+// kubectl reads kubeconfig, --context and --namespace, and one-line explanations of what went
+// wrong, with hints that carry the flags the user gave.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import {
-  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, Watch, type KubernetesObject,
-} from '@kubernetes/client-node';
+import { CoreV1Api, Log } from '@kubernetes/client-node';
+import { TENANT_DIRECTORY } from '../api/tenant.js';
+import { AerogridClient, ClientError, GROUP_VERSION, type App, type Applied } from '../client/index.js';
 import { CliError, EXIT } from './errors.js';
-import { API_VERSION, type AppManifest } from './manifest.js';
 
 type Obj = Record<string, any>;
 
-export const FIELD_MANAGER = 'aerogrid';
-const APPS_PATH = (ns: string) => `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ns)}/apps`;
+/** Field managers: each command owns only its own fields, so the CLI, the console and Argo CD can share an App. */
+export const MANAGERS = {
+  push: 'aerogrid',
+  env: 'aerogrid-env',
+  scale: 'aerogrid-scale',
+  rebuild: 'aerogrid-rebuild',
+  rollback: 'aerogrid-rollback',
+} as const;
 
 export interface ClusterOptions {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
+  requestTimeoutMs?: number;
+  /** The flags the user gave, to repeat in hints (`-n acme-prod --context dev`). */
+  flags?: string;
 }
 
 export class Cluster {
-  readonly kc = new KubeConfig();
+  readonly client: AerogridClient;
   readonly namespace: string;
   readonly server: string;
   readonly context: string;
+  /** The flags a hint must carry for the next command to reach the same place. */
+  readonly flags: string;
   private readonly file?: string;
-  private readonly objects: KubernetesObjectApi;
 
   constructor(opts: ClusterOptions) {
     try {
-      if (opts.kubeconfig) {
-        if (!existsSync(opts.kubeconfig)) throw new CliError(`--kubeconfig ${opts.kubeconfig}: no such file`);
-        this.kc.loadFromFile(opts.kubeconfig);
-      } else {
-        if (!process.env.KUBECONFIG && !process.env.KUBERNETES_SERVICE_HOST && !existsSync(join(homedir(), '.kube', 'config'))) {
-          throw new CliError('no kubeconfig found: set KUBECONFIG, create ~/.kube/config, or pass --kubeconfig FILE');
-        }
-        this.kc.loadFromDefault();
-      }
+      this.client = AerogridClient.fromKubeconfig(opts);
     } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`cannot read your kubeconfig: ${(err as Error).message}`);
-    }
-    if (opts.context) {
-      if (!this.kc.getContextObject(opts.context)) {
-        throw new CliError(`--context ${opts.context}: no such context in your kubeconfig (it has: ${this.kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-      }
-      this.kc.setCurrentContext(opts.context);
+      throw err instanceof ClientError ? new CliError(err.message) : err;
     }
     this.file = opts.kubeconfig;
-    this.context = this.kc.getCurrentContext();
-    this.namespace = opts.namespace ?? this.kc.getContextObject(this.context)?.namespace ?? 'default';
-    this.server = this.kc.getCurrentCluster()?.server ?? '(no cluster)';
-    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    this.namespace = this.client.namespace;
+    this.server = this.client.server;
+    this.context = this.client.context;
+    this.flags = opts.flags ?? '';
   }
 
-  private ref(name: string, namespace = this.namespace) {
-    return { apiVersion: API_VERSION, kind: 'App', metadata: { name, namespace } };
+  /** `aerogrid <args>` with the user's -n, --context and --kubeconfig. */
+  hint(args: string): string {
+    return `aerogrid ${args}${this.flags}`;
   }
 
-  async getApp(name: string): Promise<Obj | undefined> {
-    try {
-      return (await this.objects.read(this.ref(name))) as Obj;
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404 && !isMissingApi(err)) return undefined;
-      throw this.explain(err, `read App ${name}`);
-    }
+  async getApp(name: string): Promise<App | undefined> {
+    return this.run(() => this.client.apps.find(name, this.namespace));
   }
 
-  async mustGetApp(name: string): Promise<Obj> {
+  async mustGetApp(name: string): Promise<App> {
     const app = await this.getApp(name);
-    if (!app) throw new CliError(`App ${name} not found in namespace ${this.namespace}; see aerogrid list`);
+    if (!app) throw new CliError(`App ${name} not found in namespace ${this.namespace}; see ${this.hint('list')}`);
     return app;
   }
 
-  async listApps(allNamespaces: boolean): Promise<Obj[]> {
+  /**
+   * Apps across namespaces. A cluster-wide reader lists everywhere; anyone else gets the
+   * namespaces of their tenants: each tenant namespace holds a ConfigMap (aerogrid-tenant) that
+   * lists them all, which the tenant's members may read. Tenants are found from the namespace in
+   * use and from the namespaces of the kubeconfig's other contexts for the same cluster and user.
+   */
+  async listAppsEverywhere(): Promise<{ apps: App[]; scope: 'cluster' | 'tenants'; namespaces: string[]; unreadable: string[] }> {
     try {
-      const list = await this.objects.list(API_VERSION, 'App', allNamespaces ? undefined : this.namespace);
-      return (list.items as Obj[]).sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+      return { apps: await this.client.apps.list('*'), scope: 'cluster', namespaces: [], unreadable: [] };
     } catch (err) {
-      throw this.explain(err, allNamespaces ? 'list Apps in all namespaces' : `list Apps in namespace ${this.namespace}`);
+      if (!(err instanceof ClientError && err.kind === 'forbidden')) throw this.explain(err);
     }
+    const namespaces = new Set<string>();
+    const unreadable: string[] = [];
+    for (const ns of this.candidateNamespaces()) {
+      if (namespaces.has(ns)) continue;
+      try {
+        const dir = await this.client.getJson<Obj>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of namespace ${ns}`);
+        for (const n of String(dir.data?.namespaces ?? '').split('\n').filter(Boolean)) namespaces.add(n);
+      } catch (err) {
+        if (!(err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound'))) throw this.explain(err);
+      }
+    }
+    if (namespaces.size === 0) {
+      throw new CliError(`cannot list Apps in all namespaces: you may not read them cluster-wide, and namespace ${this.namespace} is not a namespace of a tenant you belong to. Pass -n with one of your tenant's namespaces`);
+    }
+    const apps: App[] = [];
+    for (const ns of [...namespaces].sort()) {
+      try {
+        apps.push(...(await this.client.apps.list(ns)));
+      } catch (err) {
+        if (err instanceof ClientError && err.kind === 'forbidden') unreadable.push(ns);
+        else throw this.explain(err);
+      }
+    }
+    return { apps, scope: 'tenants', namespaces: [...namespaces].sort(), unreadable };
   }
 
-  /** Server-side apply, field manager `aerogrid`. Without force, a field another manager owns is a conflict. */
-  async apply(app: AppManifest, force: boolean): Promise<Obj> {
-    try {
-      return (await this.objects.patch(app as unknown as KubernetesObject, undefined, undefined, FIELD_MANAGER, force, PatchStrategy.ServerSideApply)) as Obj;
-    } catch (err) {
-      throw this.explain(err, `apply App ${app.metadata.name}`);
-    }
+  /** The namespace in use, then those of the kubeconfig's contexts that reach the same cluster as the same user. */
+  private candidateNamespaces(): string[] {
+    const kc = this.client.kc;
+    const current = kc.getContextObject(this.context);
+    const others = kc.getContexts().filter((c) => c.cluster === current?.cluster && c.user === current?.user && c.namespace).map((c) => c.namespace!);
+    return [this.namespace, ...others];
+  }
+
+  async listApps(): Promise<App[]> {
+    return this.run(() => this.client.apps.list(this.namespace));
+  }
+
+  /** Server-side apply of only the fields `manager` owns. Without force, a field another manager owns is a conflict. */
+  async apply(app: Applied<App>, manager: string, force = false): Promise<App> {
+    return this.run(() => this.client.apps.apply({ ...app, metadata: { ...app.metadata, namespace: this.namespace } }, { fieldManager: manager, force }));
+  }
+
+  /** Removes fields whatever manager owns them (a merge patch; null removes). */
+  async removeFields(name: string, spec: Record<string, null>, manager: string): Promise<App> {
+    return this.run(() => this.client.apps.mergePatch(name, this.namespace, { spec }, manager));
   }
 
   async deleteApp(name: string): Promise<void> {
     try {
-      await this.objects.delete(this.ref(name));
+      await this.client.apps.delete(name, this.namespace);
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404 && !isMissingApi(err)) {
-        throw new CliError(`App ${name} not found in namespace ${this.namespace}; see aerogrid list`);
-      }
-      throw this.explain(err, `delete App ${name}`);
+      if (err instanceof ClientError && err.kind === 'notFound') throw new CliError(`App ${name} not found in namespace ${this.namespace}; see ${this.hint('list')}`);
+      throw this.explain(err);
     }
   }
 
-  /**
-   * Watches one App from a resourceVersion on, until `onChange` says it is done or `signal`
-   * aborts. A watch the server ends (they time out) is started again from the last version seen.
-   */
-  async watchApp(name: string, resourceVersion: string, onChange: (app: Obj) => boolean, signal: AbortSignal): Promise<void> {
-    const watch = new Watch(this.kc);
-    let rv = resourceVersion;
-    while (!signal.aborted) {
-      const ended = await new Promise<{ done: boolean; err?: unknown }>((resolve) => {
-        let controller: AbortController | undefined;
-        let finished = false;
-        // Whatever ends this watch (done, an error, the caller's signal) closes its connection.
-        const finish = (r: { done: boolean; err?: unknown }) => {
-          if (finished) return;
-          finished = true;
-          signal.removeEventListener('abort', onAbort);
-          controller?.abort();
-          resolve(r);
-        };
-        const onAbort = () => finish({ done: true });
-        signal.addEventListener('abort', onAbort, { once: true });
-        watch.watch(APPS_PATH(this.namespace), { fieldSelector: `metadata.name=${name}`, resourceVersion: rv, allowWatchBookmarks: true }, (type, obj: Obj) => {
-          if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-          if (type === 'DELETED') finish({ done: true, err: new CliError(`App ${name} was deleted while we watched it`) });
-          else if ((type === 'ADDED' || type === 'MODIFIED') && onChange(obj)) finish({ done: true });
-        }, (err) => finish({ done: false, err })).then((c) => {
-          controller = c;
-          if (finished) c.abort();
-        }, (err) => finish({ done: false, err }));
-      });
-      if (ended.err && !(ended.err instanceof Error && ended.err.name === 'AbortError')) {
-        if (ended.err instanceof CliError) throw ended.err;
-        // 410 Gone: our version is too old; read the App afresh and go on from there.
-        if (ended.err instanceof ApiException && ended.err.code === 410) {
-          const app = await this.mustGetApp(name);
-          if (onChange(app)) return;
-          rv = app.metadata.resourceVersion;
-          continue;
-        }
-        if (!ended.done) throw this.explain(ended.err, `watch App ${name}`);
-      }
-      if (ended.done) return;
-    }
+  /** Follows one App from a resourceVersion until `onChange` says it is done or `signal` aborts. */
+  async watchApp(name: string, resourceVersion: string | undefined, onChange: (app: App) => boolean, signal: AbortSignal): Promise<void> {
+    let deleted = false;
+    await this.run(() => this.client.apps.watch({ namespace: this.namespace, name, resourceVersion, signal }, (e) => {
+      if (e.type === 'DELETED') return (deleted = true);
+      return onChange(e.object);
+    }));
+    if (deleted) throw new CliError(`App ${name} was deleted while we watched it`);
   }
 
   async pods(labelSelector: string): Promise<Obj[]> {
-    try {
-      const list = await this.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: this.namespace, labelSelector });
+    return this.run(async () => {
+      const list = await this.client.api(CoreV1Api).listNamespacedPod({ namespace: this.namespace, labelSelector });
       return (list.items as Obj[]).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-    } catch (err) {
-      throw this.explain(err, `list pods in namespace ${this.namespace}`);
-    }
+    }, `list pods in namespace ${this.namespace}`);
   }
 
+  /** Streams a container's logs. Connecting is bounded by the request timeout; a followed stream then runs as long as it lasts. */
   async logs(pod: string, container: string, out: Writable, follow: boolean): Promise<void> {
+    const doing = `read the logs of ${pod}`;
     await new Promise<void>((resolve, reject) => {
       out.once('finish', resolve);
-      new Log(this.kc).log(this.namespace, pod, container, out, { follow, timestamps: false }).catch((err) => reject(this.explain(err, `read the logs of ${pod}`)));
+      const timer = setTimeout(() => {
+        reject(this.explain(new ClientError('timeout', 'no answer in time', { doing }), doing));
+        void started.then((c) => c?.abort(), () => undefined);
+      }, this.client.requestTimeoutMs);
+      const started = new Log(this.client.kc).log(this.namespace, pod, container, out, { follow, timestamps: false });
+      started.then(() => clearTimeout(timer), (err) => {
+        clearTimeout(timer);
+        reject(this.explain(err, doing));
+      });
     });
   }
 
-  /** One line, what went wrong and what to do about it. */
-  explain(err: unknown, doing: string): CliError {
+  private async run<T>(f: () => Promise<T>, doing?: string): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw this.explain(err, doing);
+    }
+  }
+
+  /** One line: what went wrong and what to do about it. */
+  explain(err: unknown, doing?: string): CliError {
     if (err instanceof CliError) return err;
-    if (err instanceof ApiException) {
-      const body = statusOf(err);
-      const message: string = body.message ?? err.message;
-      if (isMissingApi(err)) {
-        return new CliError(`the App API (${API_VERSION}) is not installed on ${this.server}: install aerogrid's Configuration (dist/configuration) there, or pick another cluster with --context`);
-      }
-      switch (err.code) {
-        case 401:
-          return new CliError(`cannot ${doing}: the cluster at ${this.server} does not accept your credentials (context ${this.context}); log in again or check your kubeconfig`);
-        case 403:
-          return new CliError(`cannot ${doing}: forbidden: ${message.replace(/^.*? is forbidden: /, '')}. Use a namespace of your tenant (-n), or ask the tenant's admins for access`);
-        case 409:
-          return new CliError(`cannot ${doing}: ${conflictMessage(body, message)}`);
-        case 422:
-          return new CliError(`cannot ${doing}: the cluster refused it: ${message.replace(/^App\.platform\.aerogrid\.io ".*?" is invalid: /, '')}`, EXIT.usage);
-        default:
-          return new CliError(`cannot ${doing}: ${message} (HTTP ${err.code})`);
-      }
+    const e = err instanceof ClientError ? err : new ClientError('server', err instanceof Error ? err.message : String(err), { doing });
+    const what = doing ?? e.details.doing ?? 'talk to the cluster';
+    switch (e.kind) {
+      case 'config':
+        return new CliError(e.message);
+      case 'missingApi':
+        return new CliError(`the App API (${GROUP_VERSION}) is not installed on ${this.server}: install aerogrid's Configuration (dist/configuration) there, or pick another cluster with --context`);
+      case 'unauthorized':
+        return new CliError(`cannot ${what}: the cluster at ${this.server} does not accept your credentials (context ${this.context}); log in again or check your kubeconfig`);
+      case 'forbidden':
+        return new CliError(`cannot ${what}: forbidden: ${e.message.replace(/^.*? is forbidden: /, '')}. Use a namespace of your tenant (-n), or ask the tenant's admins for access`);
+      case 'notFound':
+        return new CliError(`cannot ${what}: not found: ${e.message}`);
+      case 'conflict':
+        return new CliError(`cannot ${what}: ${conflictMessage(e)}`);
+      case 'invalid':
+        return new CliError(`cannot ${what}: the cluster refused it: ${e.message.replace(/^App\.platform\.aerogrid\.io ".*?" is invalid: /, '')}`, EXIT.usage);
+      case 'timeout':
+        return new CliError(`cannot ${what}: the cluster at ${this.server} did not answer within ${seconds(this.client.requestTimeoutMs)} (--request-timeout); is it overloaded or unreachable? Check ${this.kubeconfigHint()}`, EXIT.timeout);
+      case 'unreachable':
+        return /TLS/.test(e.message)
+          ? new CliError(`cannot reach the cluster at ${this.server}: ${e.message}; check the certificate authority in your kubeconfig`)
+          : new CliError(`cannot reach the cluster at ${this.server} (${e.message}): is it running? Check ${this.kubeconfigHint()}, or pick another with --context`);
+      default:
+        return new CliError(`cannot ${what}: ${e.message}`);
     }
-    const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-    const code = e?.cause?.code ?? e?.code;
-    const text = `${e?.message ?? ''} ${e?.cause?.message ?? ''}`;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /fetch failed|ECONNREFUSED|ENOTFOUND|socket hang up/.test(text)) {
-      const where = this.kubeconfigHint();
-      return new CliError(`cannot reach the cluster at ${this.server} (${code ?? 'connection failed'}): is it running? Check ${where}, or pick another with --context`);
-    }
-    if (/certificate|self[- ]signed|SSL|TLS/i.test(text)) {
-      return new CliError(`cannot reach the cluster at ${this.server}: TLS failed (${text.trim()}); check the certificate authority in your kubeconfig`);
-    }
-    return new CliError(`cannot ${doing}: ${text.trim() || String(err)}`);
   }
 
   private kubeconfigHint(): string {
@@ -209,34 +215,10 @@ export class Cluster {
   }
 }
 
-function safeJson(s: string): Obj | undefined {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
-}
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
-/** The body of an API error: a Status object, which the client may hand over as text. */
-function statusOf(err: ApiException<unknown>): Obj {
-  const body = err.body;
-  if (typeof body === 'string') return safeJson(body) ?? { message: body };
-  return (body as Obj | undefined) ?? {};
-}
-
-/** A 404 from discovery, or from a path the API server does not serve: no such API. */
-function isMissingApi(err: unknown): boolean {
-  if (err instanceof ApiException) {
-    if (err.message.startsWith('Failed to fetch resource metadata')) return true;
-    // A missing resource type gets a bare "404 page not found"; a missing object gets a Status naming it.
-    return err.code === 404 && !statusOf(err).details?.name;
-  }
-  return err instanceof Error && err.message.startsWith('Unrecognized API version and kind');
-}
-
-function conflictMessage(body: Obj, message: string): string {
-  const managers = [...new Set(((body.details?.causes ?? []) as Obj[]).map((c) => /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1]).filter(Boolean))];
-  const fields = ((body.details?.causes ?? []) as Obj[]).map((c) => c.field).filter(Boolean);
-  if (managers.length === 0) return message;
-  return `${fields.join(', ') || 'fields of this App'} ${fields.length === 1 ? 'is' : 'are'} managed by ${managers.join(', ')}, not by aerogrid push. Change the App where it is managed (for Argo CD: in Git), or take it over with --force`;
+function conflictMessage(e: ClientError): string {
+  const fields = e.fields.map((f) => f.path).filter(Boolean);
+  if (e.managers.length === 0) return e.message;
+  return `${fields.join(', ') || 'fields of this App'} ${fields.length === 1 ? 'is' : 'are'} managed by ${e.managers.join(', ')}. Change the App where it is managed (for Argo CD: in Git), or take it over with --force`;
 }

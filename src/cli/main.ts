@@ -1,103 +1,242 @@
-// aerogrid: the developer's CLI. Push a folder, watch it build and go live, get the URL.
-// The App in the cluster is the single source of truth: the CLI only reads and applies it,
-// so the CLI and GitOps never disagree about what an app is.
+// aerogrid: the developer's CLI. Push a folder, watch it build and go live, get the URL; then
+// live with it: environment, scale, rebuilds, releases and rollback.
+// The App in the cluster is the single source of truth: the CLI only reads it and applies the
+// fields each command owns (one field manager per command), so the CLI, the console and GitOps
+// can share an App without fighting.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
+import { REBUILD_MAX } from '../api/app.js';
+import { ownedBy, ownersOf } from '../client/fields.js';
+import type { App } from '../client/index.js';
+import { completion, SHELLS } from './completion.js';
 import { CliError, EXIT } from './errors.js';
-import { OUTPUTS, formatList, formatStatus, parseOutput } from './format.js';
+import { OUTPUTS, formatEnv, formatList, formatReleases, formatStatus, parseOutput } from './format.js';
 import { init } from './init.js';
-import { ManifestError, appManifest, appName } from './manifest.js';
+import { API_VERSION, ManifestError, appManifest, appName, parseCommand, type PushOptions } from './manifest.js';
 import { Progress, short } from './progress.js';
 import { DEFAULT_PLATFORM, formatRendered, platformInput, readDocuments, render } from './render.js';
 import { SourceError, readSource } from './source.js';
+import { envChange, scaleChange } from './settings.js';
+import { Spinner, colourful, paint } from './term.js';
+import type { Cluster } from './kube.js';
 
 type Obj = Record<string, any>;
 
+const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 const out = (s: string) => process.stdout.write(`${s}\n`);
+const colour = paint(colourful());
+const errColour = paint(colourful(process.stderr));
+const warn = (s: string) => process.stderr.write(`${errColour.yellow(s)}\n`);
 
 /** The cluster layer loads @kubernetes/client-node; commands that need no cluster never load it. */
-async function cluster(cmd: Command) {
+async function cluster(cmd: Command): Promise<Cluster> {
   const { Cluster } = await import('./kube.js');
   const g = cmd.optsWithGlobals();
-  return new Cluster({ kubeconfig: g.kubeconfig, context: g.context, namespace: g.namespace });
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+  const flags = [
+    g.namespace ? ` -n ${quote(g.namespace)}` : '',
+    g.context ? ` --context ${quote(g.context)}` : '',
+    g.kubeconfig ? ` --kubeconfig ${quote(g.kubeconfig)}` : '',
+  ].join('');
+  const timeout = duration(g.requestTimeout, '--request-timeout');
+  return new Cluster({ kubeconfig: g.kubeconfig, context: g.context, namespace: g.namespace, requestTimeoutMs: timeout === 0 ? 2 ** 31 - 1 : timeout, flags });
 }
 
-function duration(value: string): number {
+function duration(value: string, flag = '--timeout'): number {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(value);
-  if (!m) throw new CliError(`--timeout ${value}: use a duration such as 90s, 10m or 1h`, EXIT.usage);
+  if (!m) throw new CliError(`${flag} ${value}: use a duration such as 30s, 10m or 1h`, EXIT.usage);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+function integer(flag: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value)) throw new CliError(`${flag} ${value}: give a whole number`, EXIT.usage);
+    return Number(value);
+  };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * Follows an App after a change to generation `generation` until Ready (exit 0), Failed or
+ * refused (exit 1), or the timeout (exit 3). A spinner shows it is alive, on a terminal only.
+ */
+async function follow(c: Cluster, name: string, applied: App, since: Date, timeout: string): Promise<void> {
+  const spinner = new Spinner();
+  const progress = new Progress(applied.metadata.generation ?? 0, since, (line) => {
+    spinner.clear();
+    out(`  ${line}`);
+  });
+  let verdict = progress.see(applied);
+  if (!verdict.done) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), duration(timeout));
+    spinner.start(`waiting for App ${name}`);
+    try {
+      await c.watchApp(name, applied.metadata.resourceVersion, (app) => (verdict = progress.see(app)).done, abort.signal);
+    } finally {
+      clearTimeout(timer);
+      spinner.stop();
+    }
+    if (!verdict.done) throw new CliError(`timed out after ${timeout} waiting for App ${name} to be Ready; it goes on in the cluster: ${c.hint(`status ${name}`)}`, EXIT.timeout);
+  }
+  if (!verdict.ok) throw new CliError(`App ${name} is not Ready: ${verdict.reason}`, EXIT.failed);
+  out(colour.green(`App ${name} is Ready: ${verdict.url}`));
 }
 
 const program = new Command('aerogrid')
   .description('Push a folder of source files, watch it build and go live behind Auth0, get the URL.')
+  .version(VERSION, '--version', 'print the version of aerogrid')
   .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
   .option('--context <name>', 'kubeconfig context to use')
   .option('-n, --namespace <namespace>', "your tenant's namespace (default: the context's namespace)")
+  .option('--request-timeout <duration>', 'give up on any request to the cluster after this long (0: never)', '30s')
   .showHelpAfterError()
   .exitOverride();
 
 program
   .command('push')
-  .description('create or update an App from a folder; with --wait, follow it to Ready')
+  .description('create or update an App from a folder (or an image); with --wait, follow it to Ready')
   .argument('[dir]', 'the folder that holds app.py', '.')
   .option('--name <name>', 'App name (default: the folder name)')
-  .addOption(new Option('--runtime <runtime>', 'language runtime (default: python3.12)'))
-  .option('--public', 'serve without requiring a JWT (default: an Auth0 token from an allowed group is required)')
+  .addOption(new Option('--runtime <runtime>', 'language runtime (default: python3.12; kept until changed)'))
+  .option('--public', 'serve without requiring a JWT (kept until --no-public)')
+  .option('--no-public', 'require an Auth0 token from an allowed group again (the default)')
+  .option('--image <ref>', 'run this prebuilt image instead of building a folder (the folder is not read)')
+  .option('--command <command>', 'how the app starts, e.g. "gunicorn -b 0.0.0.0:8080 app:app" or a JSON array (kept until changed)')
+  .option('--port <port>', 'the port the app listens on (default 8080; kept until changed)', integer('--port'))
+  .option('--health-path <path>', 'HTTP path for the readiness and liveness probes (kept until changed)')
+  .option('--rebuild', 'build the source again even if it was built (after a flaky failure, say)')
   .option('--wait', 'follow the build and rollout until the App is Ready (exit 0) or Failed (exit 1)')
   .option('--timeout <duration>', 'with --wait: give up after this long (exit 3)', '10m')
   .option('--force', 'take over fields another manager (say, Argo CD) owns')
   .action(async (dir: string, opts, cmd: Command) => {
     // Everything local is checked before the cluster is touched.
-    const source = readSource(dir);
+    const source = opts.image ? undefined : readSource(dir);
     const name = appName(dir, opts.name);
-    const manifest = appManifest(name, source.files, { runtime: opts.runtime, public: opts.public });
-    const timeout = duration(opts.timeout);
+    const given: PushOptions = {
+      runtime: opts.runtime,
+      public: opts.public,
+      image: opts.image,
+      command: opts.command === undefined ? undefined : parseCommand(opts.command),
+      port: opts.port,
+      healthPath: opts.healthPath,
+    };
+    appManifest(name, source?.files, given);
+    duration(opts.timeout);
     const c = await cluster(cmd);
-    manifest.metadata.namespace = c.namespace;
-    const bytes = source.files.reduce((n, f) => n + Buffer.byteLength(f.content), 0);
     const before = await c.getApp(name);
-    out(`${before ? 'updating' : 'creating'} App ${name} in namespace ${c.namespace}: ${source.files.length} file(s), ${bytes} bytes`);
+    if (before) guardGitOps(before, !!opts.force);
+    // What this command set before and is not told now, it keeps: a field manager that stops
+    // sending a field gives it up, and the App would fall back to the default behind your back.
+    const mine = (...path: string[]) => ownedBy(before, 'aerogrid', ['spec', ...path]);
+    const spec: Obj = before?.spec ?? {};
+    const kept: PushOptions = {
+      ...given,
+      runtime: given.runtime ?? (mine('runtime') ? spec.runtime : undefined),
+      public: given.public ?? (mine('access', 'public') ? spec.access?.public : undefined),
+      command: given.command ?? (mine('command') ? spec.command : undefined),
+      port: given.port ?? (mine('port') ? spec.port : undefined),
+      healthPath: given.healthPath ?? (mine('healthPath') ? spec.healthPath : undefined),
+    };
+    const manifest = appManifest(name, source?.files, kept);
+    const bytes = (source?.files ?? []).reduce((n, f) => n + Buffer.byteLength(f.content), 0);
+    out(`${before ? 'updating' : 'creating'} App ${name} in namespace ${c.namespace}: ${source ? `${source.files.length} file(s), ${bytes} bytes` : `image ${opts.image}`}`);
+    sayAccess(name, before, given.public);
+    if (before && spec.image && !opts.image && mine('image')) out(`switching from the image ${spec.image} to building the folder`);
+    if (before && spec.image && !opts.image && !mine('image')) warn(`warning: spec.image ${spec.image} is set by ${ownersOf(before, ['spec', 'image']).join(', ')}; the files are not built while it is set`);
+    if (before && opts.image && mine('files')) out(`switching from building the folder to the image ${opts.image}`);
+
     const since = new Date();
-    const applied = await c.apply(manifest, !!opts.force);
+    let applied = await c.apply(manifest as App, 'aerogrid', !!opts.force);
+    if (applied.spec.rollback) {
+      out(`leaving the rollback to revision ${applied.spec.rollback.revision}: back to ${opts.image ? 'the image' : 'building from source'}`);
+      applied = await c.removeFields(name, { rollback: null }, 'aerogrid');
+    }
+    if (opts.rebuild) {
+      if (opts.image) throw new CliError('--rebuild builds the folder again; with --image there is nothing to build', EXIT.usage);
+      applied = await raiseRebuild(c, applied);
+    }
     const sameSource = !!before && JSON.stringify(before.spec?.files) === JSON.stringify(applied.spec?.files) && before.spec?.runtime === applied.spec?.runtime;
-    if (before && applied.metadata.generation === before.metadata?.generation) {
+    if (before && applied.metadata.generation === before.metadata.generation) {
       out(`nothing changed since the last push (source ${short(before.status?.sourceDigest, 'no digest yet')}): no build`);
-    } else if (sameSource) {
+      if (before.status?.build?.phase === 'Failed') out(`the last build of this source failed; build it again with: ${c.hint(`rebuild ${name}`)}`);
+    } else if (sameSource && !opts.rebuild) {
       out(`source unchanged (${short(before!.status?.sourceDigest, 'no digest yet')}): no build; applying the other changes`);
     }
     if (!opts.wait) {
-      out(`applied. Follow it with: aerogrid status ${name}${c.namespace ? ` -n ${c.namespace}` : ''} (or push with --wait)`);
+      out(`applied. Follow it with: ${c.hint(`status ${name}`)} (or push with --wait)`);
       return;
     }
-    const progress = new Progress(applied.metadata.generation, since, (line) => out(`  ${line}`));
-    let verdict = progress.see(applied);
-    if (!verdict.done) {
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), timeout);
-      try {
-        await c.watchApp(name, applied.metadata.resourceVersion, (app) => (verdict = progress.see(app)).done, abort.signal);
-      } finally {
-        clearTimeout(timer);
-      }
-      if (!verdict.done) throw new CliError(`timed out after ${opts.timeout} waiting for App ${name} to be Ready; it goes on in the cluster: aerogrid status ${name}`, EXIT.timeout);
+    await follow(c, name, applied, since, opts.timeout);
+  });
+
+/** Says loudly when a push changes who may call the App; access is kept between pushes otherwise. */
+function sayAccess(name: string, before: App | undefined, wanted: boolean | undefined): void {
+  if (wanted === undefined) return;
+  const was = before?.spec?.access?.public === true;
+  if (before && was === wanted) return;
+  if (wanted) warn(`ACCESS: App ${name} ${before ? 'switches from jwt to public' : 'is public'}: anyone who can reach its URL can call it, with no token`);
+  else if (before) warn(`ACCESS: App ${name} switches from public to jwt: callers now need a valid Auth0 token from an allowed group`);
+}
+
+/** Argo CD owns Apps it syncs from Git: a push would fight it (see docs/gitops.md). */
+function guardGitOps(app: App, force: boolean): void {
+  const tracked = app.metadata.annotations?.['argocd.argoproj.io/tracking-id'] ?? app.metadata.labels?.['app.kubernetes.io/instance'];
+  if (!tracked || force) return;
+  throw new CliError(`App ${app.metadata.name} is managed by Argo CD (${tracked}): change it in Git, or push with --force and expect Argo CD to put Git's version back`);
+}
+
+async function raiseRebuild(c: Cluster, app: App): Promise<App> {
+  const next = (app.spec.rebuild ?? 0) + 1;
+  if (next > REBUILD_MAX) throw new CliError(`App ${app.metadata.name} has been rebuilt ${REBUILD_MAX} times; change the source instead`);
+  out(`rebuilding the same source (spec.rebuild ${next}): a new build Job and image`);
+  return c.apply({ apiVersion: API_VERSION, kind: 'App', metadata: { name: app.metadata.name }, spec: { rebuild: next } }, 'aerogrid-rebuild');
+}
+
+program
+  .command('rebuild')
+  .description('build the same source again, on purpose (after a flaky registry, say); nothing else changes')
+  .argument('<name>', 'App name')
+  .option('--wait', 'follow the build and rollout until Ready')
+  .option('--timeout <duration>', 'with --wait: give up after this long (exit 3)', '10m')
+  .action(async (name: string, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    if (app.spec.image) throw new CliError(`App ${name} runs the image ${app.spec.image}: there is nothing to build`);
+    if (app.spec.rollback) throw new CliError(`App ${name} is rolled back to revision ${app.spec.rollback.revision}; ${c.hint(`push DIR --name ${name} --rebuild`)} builds from source again`);
+    const since = new Date();
+    const applied = await raiseRebuild(c, app);
+    if (!opts.wait) {
+      out(`applied. Follow it with: ${c.hint(`status ${name}`)}`);
+      return;
     }
-    if (verdict.done && !verdict.ok) throw new CliError(`App ${name} is not Ready: ${verdict.reason}`, EXIT.failed);
-    if (verdict.done && verdict.ok) out(`App ${name} is Ready: ${verdict.url}`);
+    await follow(c, name, applied, since, opts.timeout);
   });
 
 program
   .command('list')
   .description('list the Apps in the namespace')
-  .option('-A, --all-namespaces', 'list the Apps of every namespace you can read')
+  .option('-A, --all-namespaces', "list the Apps of every namespace you can read: your tenants' namespaces, or all of them for a cluster-wide reader")
   .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
   .action(async (opts, cmd: Command) => {
     const c = await cluster(cmd);
-    out(formatList(await c.listApps(!!opts.allNamespaces), parseOutput(opts.output ?? 'table'), new Date(), !!opts.allNamespaces));
+    if (!opts.allNamespaces) {
+      out(formatList(await c.listApps(), parseOutput(opts.output ?? 'table'), new Date(), false));
+      return;
+    }
+    const all = await c.listAppsEverywhere();
+    if (all.scope === 'tenants' && !opts.output) process.stderr.write(`(your tenants' namespaces: ${all.namespaces.join(', ')})\n`);
+    for (const ns of all.unreadable) warn(`warning: you may not list Apps in namespace ${ns}; left out`);
+    out(formatList(all.apps, parseOutput(opts.output ?? 'table'), new Date(), true));
   });
 
 program
   .command('status')
-  .description("show an App: phase, URL, image, build and conditions")
+  .description('show an App: phase, URL, revision, image, build, configuration and conditions')
   .argument('<name>', 'App name')
   .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
   .action(async (name: string, opts, cmd: Command) => {
@@ -106,11 +245,145 @@ program
   });
 
 program
+  .command('releases')
+  .description('the images that reached Ready, newest last; * marks the one serving')
+  .argument('<name>', 'App name')
+  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .action(async (name: string, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    out(formatReleases(await c.mustGetApp(name), parseOutput(opts.output ?? 'table'), new Date()));
+  });
+
+program
+  .command('rollback')
+  .description('serve an earlier release again, without a build (default: the one before the current); a later push builds from source again')
+  .argument('<name>', 'App name')
+  .argument('[revision]', 'the release to go back to (see aerogrid releases)', integer('revision'))
+  .option('--wait', 'follow the rollout until Ready')
+  .option('--timeout <duration>', 'with --wait: give up after this long (exit 3)', '10m')
+  .action(async (name: string, revision: number | undefined, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    if (app.spec.image) throw new CliError(`App ${name} runs the image ${app.spec.image} it was given; change it with ${c.hint(`push --name ${name} --image REF`)}`);
+    const releases = app.status?.releases ?? [];
+    const current = app.status?.revision;
+    const target = revision !== undefined
+      ? releases.find((r) => r.revision === revision)
+      : [...releases].reverse().find((r) => current === undefined || r.revision < current);
+    if (!target) {
+      const known = releases.map((r) => r.revision).join(', ');
+      throw new CliError(revision !== undefined
+        ? `App ${name} has no release ${revision} (it has: ${known || 'none yet'}); see ${c.hint(`releases ${name}`)}`
+        : `App ${name} has no release before revision ${current ?? '(none)'} to go back to (releases: ${known || 'none yet'})`);
+    }
+    if (target.revision === current && !app.spec.rollback) {
+      out(`App ${name} already serves revision ${current}`);
+      return;
+    }
+    out(`rolling back App ${name} to revision ${target.revision} (${short(target.sourceDigest, target.image)}): no build`);
+    const since = new Date();
+    const applied = await c.apply({ apiVersion: API_VERSION, kind: 'App', metadata: { name }, spec: { rollback: { revision: target.revision, image: target.image } } }, 'aerogrid-rollback', true);
+    if (!opts.wait) {
+      out(`applied. Follow it with: ${c.hint(`status ${name}`)}; ${c.hint(`push`)} builds from source again`);
+      return;
+    }
+    await follow(c, name, applied, since, opts.timeout);
+  });
+
+const env = program.command('env').description("an App's environment variables: list, set, unset (no build: the pods restart with them)");
+
+env
+  .command('list')
+  .description('the variables and Secrets an App gets, and who set each')
+  .argument('<name>', 'App name')
+  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .action(async (name: string, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    out(formatEnv(await c.mustGetApp(name), parseOutput(opts.output ?? 'table')));
+  });
+
+env
+  .command('set')
+  .description('set variables (KEY=VALUE ...) and Secrets whose keys become variables (--from-secret)')
+  .argument('<name>', 'App name')
+  .argument('[pairs...]', 'KEY=VALUE')
+  .option('--from-secret <secret>', "a Secret in the App's namespace (repeatable)", collect, [])
+  .option('--force', 'take over variables another manager set')
+  .action(async (name: string, pairs: string[], opts, cmd: Command) => {
+    if (pairs.length === 0 && opts.fromSecret.length === 0) throw new CliError('give KEY=VALUE pairs or --from-secret SECRET', EXIT.usage);
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    const change = envChange(app, { set: pairs, secrets: opts.fromSecret });
+    await c.apply({ apiVersion: API_VERSION, kind: 'App', metadata: { name }, spec: change.spec }, 'aerogrid-env', !!opts.force);
+    out(`App ${name}: ${change.summary}; no build, the pods restart with the new environment`);
+  });
+
+env
+  .command('unset')
+  .description('remove variables (KEY ...) and Secrets (--from-secret) that aerogrid env set')
+  .argument('<name>', 'App name')
+  .argument('[keys...]', 'KEY')
+  .option('--from-secret <secret>', 'a Secret to stop reading (repeatable)', collect, [])
+  .action(async (name: string, keys: string[], opts, cmd: Command) => {
+    if (keys.length === 0 && opts.fromSecret.length === 0) throw new CliError('give the KEYs to remove, or --from-secret SECRET', EXIT.usage);
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    const change = envChange(app, { unset: keys, unsetSecrets: opts.fromSecret });
+    await c.apply({ apiVersion: API_VERSION, kind: 'App', metadata: { name }, spec: change.spec }, 'aerogrid-env');
+    out(`App ${name}: ${change.summary}; no build, the pods restart with the new environment`);
+  });
+
+program
+  .command('scale')
+  .description('set the number of pods (--replicas), or autoscale on CPU (--min, --max, --cpu-percent)')
+  .argument('<name>', 'App name')
+  .option('--replicas <n>', 'a fixed number of pods (0 stops the app; turns autoscaling off)', integer('--replicas'))
+  .option('--min <n>', 'autoscaling: the fewest pods', integer('--min'))
+  .option('--max <n>', 'autoscaling: the most pods', integer('--max'))
+  .option('--cpu-percent <p>', 'autoscaling: the average CPU to aim for (default 80)', integer('--cpu-percent'))
+  .option('--force', 'take over fields another manager set')
+  .action(async (name: string, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    const change = scaleChange(app, opts);
+    for (const w of change.warnings) warn(`warning: ${w}`);
+    await c.apply({ apiVersion: API_VERSION, kind: 'App', metadata: { name }, spec: change.spec }, 'aerogrid-scale', !!opts.force);
+    out(`App ${name}: ${change.summary}; no build`);
+  });
+
+program
+  .command('open')
+  .description("open the App's URL in a browser (on a terminal with one), or print it")
+  .argument('<name>', 'App name')
+  .option('--print', 'only print the URL')
+  .action(async (name: string, opts, cmd: Command) => {
+    const c = await cluster(cmd);
+    const app = await c.mustGetApp(name);
+    const url = app.status?.url;
+    if (!url) throw new CliError(`App ${name} has no URL yet (phase ${app.status?.phase ?? 'Pending'}); ${c.hint(`status ${name}`)}`);
+    const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
+    if (opts.print || !process.stdout.isTTY || spawnSync('sh', ['-c', `command -v ${opener}`]).status !== 0) {
+      out(url);
+      return;
+    }
+    spawn(opener, [url], { detached: true, stdio: 'ignore' }).unref();
+    out(`opening ${url}${app.status?.access === 'public' ? '' : ' (it asks for an Auth0 token from an allowed group)'}`);
+  });
+
+program
   .command('delete')
   .description('delete an App; the platform removes its Deployment, Service, routes and policies')
   .argument('<name>', 'App name')
-  .action(async (name: string, _opts, cmd: Command) => {
+  .option('-y, --yes', 'do not ask for confirmation (never asked without a terminal)')
+  .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
+    if (!opts.yes && process.stdin.isTTY && process.stdout.isTTY) {
+      await c.mustGetApp(name);
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      const answer = await rl.question(`Delete App ${name} in namespace ${c.namespace}, with its Deployment, Service, routes and policies? [y/N] `);
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) throw new CliError(`App ${name} not deleted`);
+    }
     await c.deleteApp(name);
     out(`App ${name} deleted from namespace ${c.namespace}`);
   });
@@ -123,7 +396,7 @@ program
   .option('-f, --follow', 'keep streaming')
   .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
-    const app: Obj = await c.mustGetApp(name);
+    const app = await c.mustGetApp(name);
     const job: string | undefined = app.status?.build?.job;
     if (opts.build && !job) throw new CliError(`App ${name} has no build: ${app.spec?.image ? `it runs the image ${app.spec.image}` : 'the platform has not started one yet'}`);
     const selector = opts.build ? `batch.kubernetes.io/job-name=${job}` : `platform.aerogrid.io/app=${name},app.kubernetes.io/name=${name}`;
@@ -165,22 +438,33 @@ program
     if (results.some((r) => r.fatal)) process.exitCode = EXIT.failed;
   });
 
+program
+  .command('completion')
+  .description('print a shell completion script: source <(aerogrid completion bash), or see the README for zsh and fish')
+  .addArgument(new (await import('commander')).Argument('<shell>', 'the shell').choices(SHELLS))
+  .action((shell: (typeof SHELLS)[number]) => {
+    out(completion(program, shell));
+  });
+
 try {
-  await program.parseAsync(process.argv);
+  // Bare `aerogrid`: the help, on stdout, as a successful answer to "what can this do?".
+  if (process.argv.length <= 2) program.outputHelp();
+  else await program.parseAsync(process.argv);
 } catch (err) {
+  const say = (message: string) => process.stderr.write(`${errColour.red('error:')} ${message}\n`);
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (err instanceof ManifestError) {
-    for (const p of err.problems) process.stderr.write(`error: ${p}\n`);
+    for (const p of err.problems) say(p);
     process.exitCode = EXIT.usage;
   } else if (err instanceof SourceError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    say(err.message);
     process.exitCode = EXIT.usage;
   } else if (err instanceof CliError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    say(err.message);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}${process.env.AEROGRID_DEBUG ? `\n${(err as Error).stack}` : ' (set AEROGRID_DEBUG=1 for details)'}\n`);
+    say(`${err instanceof Error ? err.message : String(err)}${process.env.AEROGRID_DEBUG ? `\n${(err as Error).stack}` : ' (set AEROGRID_DEBUG=1 for details)'}`);
     process.exitCode = EXIT.failed;
   }
 }

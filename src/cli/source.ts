@@ -62,6 +62,10 @@ export function readSource(dir: string): Source {
       } catch {
         throw new SourceError(`${path}: is not UTF-8 text; an App carries source files only. Add it to ${IGNORE_FILE}, or bake it into an image and use spec.image`);
       }
+      // Valid UTF-8 may still be binary: NUL bytes never occur in source text (a PNG has them).
+      if (content.includes('\u0000')) {
+        throw new SourceError(`${path}: is binary (it holds NUL bytes); an App carries source files only. Add it to ${IGNORE_FILE}, or bake it into an image and use spec.image`);
+      }
       files.push({ path, content });
     }
   };
