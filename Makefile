@@ -5,7 +5,7 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo function clean
+.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo up down function clean
 
 all: build
 
@@ -74,6 +74,14 @@ function: deps
 ## (KEEP=1 leaves the control plane running). Builds only what it needs (tools.sh control-plane).
 demo: deps
 	$(TSX) scripts/demo.ts
+
+## up: make demo, left running in the background: prints a developer's KUBECONFIG and the CLI
+## commands to try (the README's CLI section). down: stops it.
+up: deps
+	$(TSX) scripts/up.ts start
+
+down: deps
+	$(TSX) scripts/up.ts stop
 
 clean:
 	rm -rf node_modules out

@@ -9,9 +9,10 @@
 // the kubelet (no container runtime: the build Job is marked running then succeeded, and the
 // Deployment available). The function runs as a local process over mTLS with a certificate from
 // Crossplane's CA (scripts/lib/runtime.ts), where a cluster would run it as a Deployment.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { must } from './lib/install.js';
 import { ROOT } from './lib/net.js';
@@ -24,6 +25,8 @@ const say = (msg: string) => console.log(`[${elapsed().padStart(6)}] ${msg}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 let platform: Platform | undefined;
+/** Set by make up: where the kubeconfigs and the example folder go, and the control plane stays up. */
+const upDir = process.env.AEROGRID_UP_DIR;
 
 async function main(): Promise<void> {
   say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core and CLI (scripts/tools.sh control-plane)');
@@ -43,11 +46,37 @@ async function main(): Promise<void> {
   await follow(platform, 'Tenant', 'acme', undefined);
   const tenantReady = Date.now();
 
-  say('kubectl apply -f examples/app.yaml (as the tenant admin would)');
+  // The developer's story, with the CLI, as a developer of the tenant: a real client
+  // certificate from the API server's CA (user dana, group acme-developers), no admin rights.
+  const developer = cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev');
+  const work = upDir ?? mkdtempSync(join(tmpdir(), 'aerogrid-demo-'));
+  mkdirSync(work, { recursive: true });
+  const kubeconfig = upDir ? join(upDir, 'developer.kubeconfig') : developer;
+  if (upDir) {
+    copyFileSync(developer, kubeconfig);
+    copyFileSync(cp.kubeconfig, join(upDir, 'admin.kubeconfig'));
+  }
+  say(`a developer's kubeconfig: ${kubeconfig} (user dana in group acme-developers of tenant acme; a client certificate, no admin rights)`);
+  const folder = join(work, 'hello');
+  mkdirSync(folder, { recursive: true });
+  for (const f of app.spec.files as { path: string; content: string }[]) writeFileSync(join(folder, f.path), f.content);
+  say(`the example App's files (examples/app.yaml) as a developer's folder: ${folder}`);
+  const cli = (...args: string[]) => aerogrid(kubeconfig, args);
+
   const appAt = Date.now();
-  must(cp.apply([app]));
-  const ready = await follow(platform, 'App', 'hello', 'acme-dev');
+  await cli('push', folder, '--wait');
   const appReady = Date.now();
+  await cli('status', 'hello');
+  writeFileSync(join(folder, 'app.py'), `${readFileSync(join(folder, 'app.py'), 'utf8')}\n# an edit: a second release\n`);
+  say(`edited ${join(folder, 'app.py')}`);
+  await cli('push', folder, '--wait');
+  const builds = kubelet.buildsOf('acme-dev', 'hello');
+  if (builds.length !== 2) throw new Error(`expected exactly one build per distinct source (2), saw ${builds.length}: ${builds.join(', ')}`);
+  await cli('releases', 'hello');
+  await cli('rollback', 'hello', '--wait');
+  await cli('releases', 'hello');
+  await cli('list', '-A');
+  const ready = platform.get('App', 'hello', 'acme-dev')!;
 
   console.log(`\n$ crossplane version (core)\n${xp.version}`);
   console.log('\n$ kubectl get functions,configurations');
@@ -57,14 +86,39 @@ async function main(): Promise<void> {
   console.log('$ kubectl get apps -n acme-dev -o wide');
   console.log(cp.kubectl('get', 'apps', '-n', 'acme-dev', '-o', 'wide').stdout);
   console.log(`App URL: ${ready.status.url}  (access: ${ready.status.access}; a valid Auth0 JWT from an allowed group is required)`);
-  console.log(`Image:   ${ready.status.image}\n`);
+  console.log(`Image:   ${ready.status.image} (revision ${ready.status.revision}, rolled back)\n`);
   for (const [kind, name, ns] of [['tenant', 'acme'], ['app', 'hello', 'acme-dev']] as const) {
     console.log(`$ crossplane resource trace ${kind} ${name}${ns ? ` -n ${ns}` : ''}`);
     console.log(trace(platform, kind, name, ns));
   }
   console.log(`builds run: ${kubelet.buildsOf('acme-dev', 'hello').length} (${kubelet.buildsOf('acme-dev', 'hello').join(', ')})`);
   console.log(`timings: tools ${seconds(toolsDone - started)}, control plane and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
-    + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App applied → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
+    + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App pushed → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
+  if (upDir) {
+    console.log(`
+The control plane stays up (make down stops it). As the developer, try the CLI:
+
+  export KUBECONFIG=${kubeconfig}
+  alias aerogrid="node ${join(ROOT, 'bin/aerogrid.js')}"
+  aerogrid list -A
+  aerogrid init shop && aerogrid push shop --wait
+  aerogrid status shop
+
+The README's CLI section goes on from there. As the platform admin: kubectl --kubeconfig ${join(upDir, 'admin.kubeconfig')} get apps -A`);
+  }
+}
+
+/** Runs the aerogrid CLI as a developer would, printing the command and what it prints. */
+function aerogrid(kubeconfig: string, args: string[]): Promise<void> {
+  const shown = (a: string) => (a.startsWith('/') && !relative(process.cwd(), a).startsWith('..') ? relative(process.cwd(), a) || '.' : a);
+  console.log(`\n$ aerogrid ${args.map(shown).join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid.js'), ...args], {
+      env: { ...process.env, KUBECONFIG: kubeconfig, NODE_OPTIONS: '' }, stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`aerogrid ${args.join(' ')} exited ${code}`))));
+  });
 }
 
 /** Follows an XR to Ready, printing each change of phase as Crossplane and the function report it. */
@@ -99,9 +153,12 @@ try {
   console.error(`demo failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  if (process.env.KEEP && platform && !process.exitCode) {
-    say(`KEEP: the control plane stays up; KUBECONFIG=${platform.cp.kubeconfig}; Ctrl-C stops it`);
-    await new Promise<void>((r) => process.once('SIGINT', () => r()));
+  if ((process.env.KEEP || upDir) && platform && !process.exitCode) {
+    say(`KEEP: the control plane stays up; KUBECONFIG=${platform.cp.kubeconfig}; ${upDir ? 'make down' : 'Ctrl-C'} stops it`);
+    await new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
   }
   await platform?.stop();
 }
