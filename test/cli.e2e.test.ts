@@ -417,6 +417,34 @@ describe('list -A, and the conventions of a CLI', () => {
     }
   }, 60_000);
 
+  test('a new source while a build waits replaces that build: its Job goes, exactly one new build runs', async () => {
+    const jobs = () => JSON.parse(must(cp.kubectl('get', 'jobs', '-n', 'acme-dev', '-l', 'platform.aerogrid.io/app=shop', '-o', 'json')).stdout).items.map((j: Obj) => j.metadata.name as string);
+    const before = builds().length;
+    p.kubelet.hold = true;
+    try {
+      appendFileSync(join(shop, 'app.py'), '\n# v5\n');
+      expect((await aerogrid(['push', shop])).code).toBe(0);
+      await waitUntil("v5's build Job", () => jobs().length === 1, 30_000);
+      const [v5] = jobs();
+      appendFileSync(join(shop, 'app.py'), '\n# v6\n');
+      expect((await aerogrid(['push', shop])).code).toBe(0);
+      // Crossplane composes v6's Job under a key of its own and lets v5's go (before the fix it
+      // applied v6's template onto v5's Job: "field is immutable", and the App stayed Unsynced).
+      await waitUntil("v6's Job, and v5's gone", () => jobs().length === 1 && jobs()[0] !== v5, 30_000);
+    } finally {
+      p.kubelet.hold = false;
+    }
+    await waitUntil('shop Ready on v6', () => get('shop').status?.phase === 'Ready' && get('shop').status.image?.includes(get('shop').status.sourceDigest.slice('sha256:'.length)), 60_000);
+    expect(get('shop').status.conditions.find((c: Obj) => c.type === 'Synced').status).toBe('True');
+    expect(builds().length - before).toBe(1);
+    // push --rebuild: the same source again, in the same command.
+    const rebuilt = await aerogrid(['push', shop, '--rebuild', '--wait', '--timeout', '60s']);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toMatch(/^rebuilding the same source \(spec\.rebuild 2\): a new build Job and image$/m);
+    expect(get('shop').status.image).toMatch(/-r2$/);
+    expect(builds().length - before).toBe(2);
+  }, 120_000);
+
   test('on a terminal: colour unless NO_COLOR, and delete asks first', async () => {
     const tty = (args: string, input = '', env: NodeJS.ProcessEnv = {}) => spawnSync('script', ['-qec', `${process.execPath} ${join(ROOT, 'bin/aerogrid.js')} --kubeconfig ${developer} ${args}`, '/dev/null'], {
       input, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', TERM: 'xterm', ...env }, timeout: 60_000,
