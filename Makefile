@@ -26,7 +26,7 @@ node-version:
 	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
 ## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core
-## and CLI, install docker-registry and lua5.1 (cached in ~/.cache/aerogrid, keyed by version).
+## and CLI, install Debian's docker-registry, lua5.1, zsh, fish and chromium (cached in ~/.cache/aerogrid, keyed by version).
 tools:
 	bash scripts/tools.sh all
 
@@ -60,11 +60,14 @@ unit: deps tools
 test: typecheck check-generated unit
 
 ## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz, then the
-## function's peak memory under distinct inputs (writes bench/RESULTS.md).
+## function's peak memory under distinct inputs, then the console's Save-to-phase-change time and
+## script size in Chromium, with the README's screenshots (writes bench/RESULTS.md, docs/console/).
 bench: deps
 	bash scripts/tools.sh ghz
 	$(TSX) bench/function.ts
 	$(TSX) bench/memory.ts
+	bash scripts/tools.sh control-plane chromium
+	$(TSX) bench/console.ts
 
 ## function: run the function locally without TLS (for development).
 function: deps

@@ -11,6 +11,7 @@
 #   scripts/tools.sh registry                             Debian's docker-registry (a local OCI registry)
 #   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
 #   scripts/tools.sh shells                               Debian's zsh and fish (the CLI's completion scripts run in them)
+#   scripts/tools.sh chromium                             Debian's chromium (the console's browser tests; Playwright cannot download one here)
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
@@ -221,6 +222,12 @@ install_shells() {
   say "zsh and fish: installed"
 }
 
+# Debian's Chromium, driven by playwright-core in the console's tests and benchmark.
+install_chromium() {
+  [ -x /usr/lib/chromium/chromium ] && { say "chromium: installed"; return; }
+  apt_install chromium
+}
+
 # Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
 argocd_crds() {
   need_go
@@ -237,14 +244,15 @@ one() {
     ghz) build_ghz ;;
     lua) install_lua ;;
     shells) install_shells ;;
+    chromium) install_chromium ;;
     argocd-crds) argocd_crds ;;
     crossplane) build_crossplane ;;
     crossplane-cli) build_crossplane_cli ;;
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; argocd_crds >/dev/null ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|argocd-crds|path TOOL]" ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; argocd_crds >/dev/null ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd-crds|path TOOL]" ;;
   esac
 }
 

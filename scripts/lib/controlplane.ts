@@ -51,7 +51,16 @@ const CONTROLLERS = [
   'resourcequota-controller', 'namespace-controller', 'garbage-collector-controller', 'clusterrole-aggregation-controller',
 ].join(',');
 
-export async function startControlPlane(opts: { controllers?: boolean } = {}): Promise<ControlPlane> {
+export interface ControlPlaneOptions {
+  controllers?: boolean;
+  /**
+   * Runs once the control plane's CA exists (ca.crt and ca.key in `dir`) and before
+   * kube-apiserver starts; returns more flags for it (say, --authentication-config).
+   */
+  beforeApiserver?: (dir: string) => Promise<string[]>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
   // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
   authority(dir, 'ca');
@@ -82,6 +91,7 @@ export async function startControlPlane(opts: { controllers?: boolean } = {}): P
     '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
     '--service-cluster-ip-range=10.96.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
+    ...((await opts.beforeApiserver?.(dir)) ?? []),
   ]);
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
 kind: Config

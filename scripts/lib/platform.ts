@@ -3,12 +3,15 @@
 // from dist/ through its package manager, the function over mTLS (runtime.ts), aerogrid's
 // ClusterRole and Tenant deletion policy, and the simulated kubelet.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { startCrossplane, waitUntil, type Crossplane } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
 import { SimulatedKubelet, type KubeletOptions } from './kubelet.js';
 import { ROOT } from './net.js';
+import { GROUPS_CLAIM, startIdentityProvider, type IdentityProvider } from './oidc.js';
 
 type Obj = Record<string, any>;
 
@@ -27,6 +30,8 @@ export interface Platform {
   cp: ControlPlane;
   xp: Crossplane;
   kubelet: SimulatedKubelet;
+  /** The local identity provider kube-apiserver trusts, when started with `oidc`. */
+  idp?: IdentityProvider;
   get(kind: string, name: string, namespace?: string): Obj | undefined;
   stop(): Promise<void>;
 }
@@ -39,6 +44,27 @@ export interface PlatformOptions {
   legacy?: boolean;
   /** Runs on the bare control plane, before Crossplane and aerogrid are installed. */
   beforeInstall?: (cp: ControlPlane) => Promise<void>;
+  /**
+   * Starts the local identity provider (oidc.ts) and has kube-apiserver authenticate its ID
+   * tokens, for the console whose callback URL is given.
+   */
+  oidc?: { redirectUris: string[]; idTokenTtl?: number };
+}
+
+/**
+ * kube-apiserver's structured authentication (AuthenticationConfiguration, beta and on by
+ * default since Kubernetes 1.30): ID tokens of the identity provider, for the console's client,
+ * the username from sub and the groups from the same namespaced claim the Tenants' roles bind.
+ */
+export function authenticationConfiguration(idp: IdentityProvider): string {
+  return stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1beta1',
+    kind: 'AuthenticationConfiguration',
+    jwt: [{
+      issuer: { url: idp.issuer, audiences: [idp.clientId], certificateAuthority: idp.ca },
+      claimMappings: { username: { claim: 'sub', prefix: 'oidc:' }, groups: { claim: GROUPS_CLAIM, prefix: '' } },
+    }],
+  });
 }
 
 export function ensureTools(): void {
@@ -48,7 +74,19 @@ export function ensureTools(): void {
 
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   const say = opts.say ?? (() => {});
-  const cp = await startControlPlane({ controllers: true });
+  let idp: IdentityProvider | undefined;
+  const cp = await startControlPlane({
+    controllers: true,
+    beforeApiserver: opts.oidc ? async (dir) => {
+      idp = await startIdentityProvider({ pkiDir: dir, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
+      writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp));
+      say(`local identity provider (oidc-provider) at ${idp.issuer}; kube-apiserver authenticates its ID tokens`);
+      return ['--authentication-config=authentication.yaml'];
+    } : undefined,
+  }).catch(async (err) => {
+    await idp?.stop();
+    throw err;
+  });
   let xp: Crossplane | undefined;
   try {
     await opts.beforeInstall?.(cp);
@@ -60,6 +98,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   } catch (err) {
     await xp?.stop();
     await cp.stop();
+    await idp?.stop();
     throw err;
   }
   const kubelet = new SimulatedKubelet(cp, { say, ...opts.kubelet }).start();
@@ -67,11 +106,13 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     cp,
     xp: xp!,
     kubelet,
+    idp,
     get: (kind, name, namespace) => getObject(cp, kind, name, namespace),
     async stop() {
       await kubelet.stop();
       await xp!.stop();
       await cp.stop();
+      await idp?.stop();
     },
   };
 }

@@ -439,6 +439,46 @@ program
   });
 
 program
+  .command('console')
+  .description("serve the web console: people sign in with the company's identity provider (OIDC) and work on their Apps in the browser")
+  .option('--address <host:port>', 'where to listen', '127.0.0.1:8090')
+  .option('--public-url <url>', 'the URL people open (default: http://<address>); the identity provider must allow <url>/auth/callback')
+  .requiredOption('--issuer <url>', 'the OIDC issuer, e.g. https://acme.eu.auth0.com/ (kube-apiserver must trust its ID tokens)')
+  .option('--client-id <id>', 'the console\'s OIDC client ID (the audience kube-apiserver expects)', 'aerogrid-console')
+  .option('--issuer-ca <file>', "the CA of the issuer's certificate, when it is not a public one")
+  .option('--kube-server <url>', "kube-apiserver's URL (default: the kubeconfig context's cluster)")
+  .option('--kube-ca <file>', "kube-apiserver's CA (default: the kubeconfig context's)")
+  .option('--tls-cert <file>', 'serve HTTPS with this certificate (with --tls-key)')
+  .option('--tls-key <file>', 'the key of --tls-cert')
+  .action(async (opts, cmd: Command) => {
+    const secret = process.env.AEROGRID_CONSOLE_CLIENT_SECRET;
+    if (!secret) throw new CliError('set AEROGRID_CONSOLE_CLIENT_SECRET to the console\'s OIDC client secret (kept out of the command line)', EXIT.usage);
+    if (!!opts.tlsCert !== !!opts.tlsKey) throw new CliError('give both --tls-cert and --tls-key, or neither', EXIT.usage);
+    let kubeServer: string = opts.kubeServer;
+    let kubeCa: string | undefined = opts.kubeCa ? readFileSync(opts.kubeCa, 'utf8') : undefined;
+    if (!kubeServer) {
+      // Only where the cluster is and its CA: the console never uses the kubeconfig's credentials.
+      const c = await cluster(cmd);
+      const info = c.client.kc.getCurrentCluster()!;
+      kubeServer = info.server;
+      kubeCa ??= info.caData ? Buffer.from(info.caData, 'base64').toString('utf8') : info.caFile ? readFileSync(info.caFile, 'utf8') : undefined;
+    }
+    const { startConsole } = await import('../console/server.js');
+    const running = await startConsole({
+      address: opts.address, publicUrl: opts.publicUrl, issuer: opts.issuer, clientId: opts.clientId, clientSecret: secret,
+      issuerCa: opts.issuerCa ? readFileSync(opts.issuerCa, 'utf8') : undefined, kubeServer, kubeCa,
+      tls: opts.tlsCert ? { cert: readFileSync(opts.tlsCert, 'utf8'), key: readFileSync(opts.tlsKey, 'utf8') } : undefined,
+      log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
+    });
+    out(`console at ${running.url} (Ctrl-C stops it)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await running.stop();
+  });
+
+program
   .command('completion')
   .description('print a shell completion script: source <(aerogrid completion bash), or see the README for zsh and fish')
   .addArgument(new (await import('commander')).Argument('<shell>', 'the shell').choices(SHELLS))
