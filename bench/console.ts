@@ -87,7 +87,7 @@ try {
     const t0 = performance.now();
     must(p.cp.apply([{ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: 'shop', namespace: 'acme-dev' }, spec: { files } }], '--field-manager=aerogrid-console', '--force-conflicts'));
     kubectl.push((await seen) - t0);
-    await waitUntil('shop Ready again', () => p.get('app', 'shop', 'acme-dev')?.status?.phase === 'Ready', 60_000);
+    await waitUntil('shop Ready again', () => p.get('app', 'shop', 'acme-dev')?.status?.phase === 'Ready', 60_000, () => JSON.stringify(p.get('app', 'shop', 'acme-dev')?.status));
   }
 
   const script = c.script;

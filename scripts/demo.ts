@@ -14,10 +14,13 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { must } from './lib/install.js';
-import { ROOT } from './lib/net.js';
-import { ensureTools, startPlatform, waitForPhase, type Platform } from './lib/platform.js';
+import { createServer } from 'node:net';
+import type { RunningConsole } from '../src/console/server.js';
+import { startConsolePlatform } from './lib/console.js';
 import { toolPath } from './lib/controlplane.js';
+import { must } from './lib/install.js';
+import { ROOT, freePort } from './lib/net.js';
+import { ensureTools, waitForPhase, type Platform } from './lib/platform.js';
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -25,6 +28,7 @@ const say = (msg: string) => console.log(`[${elapsed().padStart(6)}] ${msg}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 let platform: Platform | undefined;
+let web: RunningConsole | undefined;
 /** Set by make up: where the kubeconfigs and the example folder go, and the control plane stays up. */
 const upDir = process.env.AEROGRID_UP_DIR;
 
@@ -33,8 +37,10 @@ async function main(): Promise<void> {
   ensureTools();
   const toolsDone = Date.now();
 
-  say('starting etcd, kube-apiserver (RBAC, Pod Security) and kube-controller-manager on 127.0.0.1, then Crossplane core');
-  platform = await startPlatform({ say });
+  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens) and kube-controller-manager on 127.0.0.1, then Crossplane core');
+  const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}`, log: (m) => say(`console: ${m}`) });
+  platform = started_.platform;
+  web = started_.console;
   const { cp, xp, kubelet } = platform;
   const upDone = Date.now();
 
@@ -94,6 +100,12 @@ async function main(): Promise<void> {
   console.log(`builds run: ${kubelet.buildsOf('acme-dev', 'hello').length} (${kubelet.buildsOf('acme-dev', 'hello').join(', ')})`);
   console.log(`timings: tools ${seconds(toolsDone - started)}, control plane and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
     + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App pushed → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
+  console.log(`
+The web console: ${web!.url}/?ns=acme-dev
+  Sign in as dana, password dana-pass (a developer of acme; also ava/ava-pass, an admin of acme, and gil/gil-pass of globex).
+  The identity provider's page (${platform.idp!.issuer}) has a certificate from this run's own CA: your browser asks
+  you to accept it once (or trust ${join(cp.dir, 'ca.crt')}). Open hello, edit app.py, Save, and watch it build and go Ready.
+  (The CLI pushed hello's files above, so the first Save asks before the console takes them over.)`);
   if (upDir) {
     console.log(`
 The control plane stays up (make down stops it). As the developer, try the CLI:
@@ -153,12 +165,22 @@ try {
   console.error(`demo failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  if ((process.env.KEEP || upDir) && platform && !process.exitCode) {
-    say(`KEEP: the control plane stays up; KUBECONFIG=${platform.cp.kubeconfig}; ${upDir ? 'make down' : 'Ctrl-C'} stops it`);
+  // A person at a terminal gets the console to try; a script or CI gets the demo's exit.
+  if ((process.env.KEEP || upDir || (process.stdin.isTTY && !process.env.CI)) && platform && !process.exitCode) {
+    say(`KEEP: the control plane and the console stay up; KUBECONFIG=${platform.cp.kubeconfig}; ${upDir ? 'make down' : 'Ctrl-C'} stops them`);
     await new Promise<void>((r) => {
       process.once('SIGINT', () => r());
       process.once('SIGTERM', () => r());
     });
   }
+  await web?.stop();
   await platform?.stop();
+}
+
+/** 8090 when it is free (the README's address), else any. */
+async function consolePort(): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer().once('error', () => resolve(false)).listen(8090, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  return free ? 8090 : freePort();
 }

@@ -52,8 +52,8 @@ async function start(): Promise<void> {
     const lines = text.split('\n');
     for (const line of lines.slice(shown, -1)) if (/^\[\s*[\d.]+s\]/.test(line)) console.log(line);
     shown = Math.max(shown, lines.length - 1);
-    if (text.includes('KEEP: the control plane stays up')) {
-      console.log(text.slice(text.indexOf('The control plane stays up')).split('\n[')[0].trimEnd());
+    if (text.includes('] KEEP: ')) {
+      console.log(text.slice(text.indexOf('The web console:')).split('\n[')[0].trimEnd());
       return;
     }
     if (!alive(child.pid!)) {

@@ -130,6 +130,20 @@ describe('the console, as a developer of acme', () => {
     await page.screenshot({ path: join(SHOTS, 'apps.png') });
   }, 90_000);
 
+  test('saving after a rollback (from the CLI) builds from source again, as a push does', async () => {
+    const developer = p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev');
+    expect((await run(['rollback', 'web', '--wait'], developer)).code).toBe(0);
+    expect(get('web').spec.rollback?.revision).toBe(2);
+    await page.goto(`${console_.url}/apps/acme-dev/web`);
+    await page.waitForSelector('.cm-content');
+    const before = builds('web').length;
+    await appendToEditor(page, '# after the rollback\n');
+    const lines = await saveAndWaitReady(page);
+    expect(lines).toContain('left the rollback to revision 2: building from source again');
+    expect(get('web').spec.rollback).toBeUndefined();
+    expect(builds('web').length - before).toBe(1);
+  }, 90_000);
+
   test('a concurrent edit from the CLI is a conflict the page shows, with who; overwriting is a choice', async () => {
     await page.goto(`${console_.url}/apps/acme-dev/web`);
     await page.waitForSelector('.cm-content');

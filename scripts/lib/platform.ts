@@ -21,9 +21,11 @@ type Obj = Record<string, any>;
  * seen for a two-namespace Tenant), and each delivers every event, so a fresh two-namespace Tenant
  * maps about 240 events to its XR although its 36 objects are each written once. The default
  * burst of 100 opens the breaker on every new Tenant, and a deleted object then takes about a
- * minute to come back.
+ * minute to come back. The default refill of one event a second is too slow for an App edited
+ * often: twenty saves two seconds apart in the console (bench/console.ts) emptied even 1,000
+ * tokens, and the App then waited out the five-minute cooldown in Building.
  */
-export const CORE_FLAGS = ['--circuit-breaker-burst=1000'];
+export const CORE_FLAGS = ['--circuit-breaker-burst=1000', '--circuit-breaker-refill-rate=20'];
 export const PACKAGE_VERSION = 'v0.1.0';
 
 export interface Platform {

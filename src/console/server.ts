@@ -273,10 +273,13 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
           return conflict(current, 'changed', [], 'the App\'s files changed since the page loaded them');
         }
       }
-      const applied = await client.apps.apply({ apiVersion: GROUP_VERSION, kind: 'App', metadata: { name, namespace }, spec: { files: body.files as App['spec']['files'] } },
+      let applied = await client.apps.apply({ apiVersion: GROUP_VERSION, kind: 'App', metadata: { name, namespace }, spec: { files: body.files as App['spec']['files'] } },
         { fieldManager: CONSOLE_FIELD_MANAGER, force: !!body.force });
+      // Saving is pushing: as aerogrid push does, it leaves a rollback and builds from source again.
+      const pinned = applied.spec.rollback?.revision;
+      if (pinned !== undefined) applied = await client.apps.mergePatch(name, namespace, { spec: { rollback: null } }, CONSOLE_FIELD_MANAGER);
       log(`${s.user} saved App ${namespace}/${name} (generation ${applied.metadata.generation})`);
-      return c.json(withoutManagedFields(applied));
+      return c.json({ ...withoutManagedFields(applied), ...(pinned !== undefined ? { leftRollback: pinned } : {}) });
     } catch (err) {
       if (err instanceof ClientError && err.kind === 'conflict') {
         return conflict(await client.apps.find(name, namespace).catch(() => undefined), 'owned', err.managers, err.message);

@@ -341,6 +341,7 @@ async function appPage(namespace: string, name: string): Promise<void> {
       showDirty();
       timeline.replaceChildren();
       say(`saved: generation ${applied.metadata.generation}`);
+      if (applied.leftRollback !== undefined) say(`left the rollback to revision ${applied.leftRollback}: building from source again`);
       progress = new Progress(applied.metadata.generation, since, (line) => say(line, /^(failed|the platform refused|build failed)/.test(line) ? 'bad' : /^ready/.test(line) ? 'good' : ''));
       follow(applied);
     } catch (err) {
