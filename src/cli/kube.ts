@@ -5,7 +5,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CoreV1Api, Log } from '@kubernetes/client-node';
-import { TENANT_DIRECTORY } from '../api/tenant.js';
 import { AerogridClient, ClientError, GROUP_VERSION, type App, type Applied } from '../client/index.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -67,41 +66,16 @@ export class Cluster {
   }
 
   /**
-   * Apps across namespaces. A cluster-wide reader lists everywhere; anyone else gets the
-   * namespaces of their tenants: each tenant namespace holds a ConfigMap (aerogrid-tenant) that
-   * lists them all, which the tenant's members may read. Tenants are found from the namespace in
-   * use and from the namespaces of the kubeconfig's other contexts for the same cluster and user.
+   * Apps across namespaces: every one for a cluster-wide reader, otherwise those of the caller's
+   * tenants, found from the namespace in use and the namespaces of the kubeconfig's other contexts
+   * for the same cluster and user (aerogrid/client's listAppsAcross).
    */
   async listAppsEverywhere(): Promise<{ apps: App[]; scope: 'cluster' | 'tenants'; namespaces: string[]; unreadable: string[] }> {
-    try {
-      return { apps: await this.client.apps.list('*'), scope: 'cluster', namespaces: [], unreadable: [] };
-    } catch (err) {
-      if (!(err instanceof ClientError && err.kind === 'forbidden')) throw this.explain(err);
-    }
-    const namespaces = new Set<string>();
-    const unreadable: string[] = [];
-    for (const ns of this.candidateNamespaces()) {
-      if (namespaces.has(ns)) continue;
-      try {
-        const dir = await this.client.getJson<Obj>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of namespace ${ns}`);
-        for (const n of String(dir.data?.namespaces ?? '').split('\n').filter(Boolean)) namespaces.add(n);
-      } catch (err) {
-        if (!(err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound'))) throw this.explain(err);
-      }
-    }
-    if (namespaces.size === 0) {
+    const all = await this.run(() => this.client.listAppsAcross(this.candidateNamespaces()));
+    if (all.scope === 'tenants' && all.namespaces.length === 0) {
       throw new CliError(`cannot list Apps in all namespaces: you may not read them cluster-wide, and namespace ${this.namespace} is not a namespace of a tenant you belong to. Pass -n with one of your tenant's namespaces`);
     }
-    const apps: App[] = [];
-    for (const ns of [...namespaces].sort()) {
-      try {
-        apps.push(...(await this.client.apps.list(ns)));
-      } catch (err) {
-        if (err instanceof ClientError && err.kind === 'forbidden') unreadable.push(ns);
-        else throw this.explain(err);
-      }
-    }
-    return { apps, scope: 'tenants', namespaces: [...namespaces].sort(), unreadable };
+    return { apps: all.apps, scope: all.scope, namespaces: all.scope === 'cluster' ? [] : all.namespaces, unreadable: all.refused.map((r) => r.namespace) };
   }
 
   /** The namespace in use, then those of the kubeconfig's contexts that reach the same cluster as the same user. */

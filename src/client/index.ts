@@ -19,7 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { AppSpec, AppStatus } from '../api/app.js';
-import type { TenantSpec, TenantStatus } from '../api/tenant.js';
+import { TENANT_DIRECTORY, type TenantSpec, type TenantStatus } from '../api/tenant.js';
 import { ClientError, classify } from './errors.js';
 
 export { ClientError, type ClientErrorKind, type FieldProblem } from './errors.js';
@@ -173,6 +173,42 @@ export class AerogridClient {
     } catch (err) {
       throw classify(err, doing, this.server);
     }
+  }
+
+  /**
+   * Apps across every namespace the caller works in. A cluster-wide reader gets every App. Anyone
+   * else gets the namespaces of their tenants, found from namespaces they name (`known`): each
+   * tenant namespace holds a ConfigMap, aerogrid-tenant, that lists all of the tenant's, which
+   * its members may read. A listed namespace the caller may not read is in `refused`.
+   */
+  async listAppsAcross(known: string[]): Promise<{ scope: 'cluster' | 'tenants'; namespaces: string[]; apps: App[]; refused: { namespace: string; message: string }[] }> {
+    try {
+      const apps = await this.apps.list('*');
+      return { scope: 'cluster', namespaces: [...new Set([...apps.map((a) => a.metadata.namespace!), ...known])].sort(), apps, refused: [] };
+    } catch (err) {
+      if (!(err instanceof ClientError && err.kind === 'forbidden')) throw err;
+    }
+    const namespaces = new Set<string>();
+    for (const ns of known) {
+      if (namespaces.has(ns)) continue;
+      try {
+        const dir = await this.getJson<{ data?: { namespaces?: string } }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of namespace ${ns}`);
+        for (const n of (dir.data?.namespaces ?? '').split('\n').filter(Boolean)) namespaces.add(n);
+      } catch (err) {
+        if (!(err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound'))) throw err;
+      }
+    }
+    const apps: App[] = [];
+    const refused: { namespace: string; message: string }[] = [];
+    for (const ns of [...namespaces].sort()) {
+      try {
+        apps.push(...(await this.apps.list(ns)));
+      } catch (err) {
+        if (err instanceof ClientError && err.kind === 'forbidden') refused.push({ namespace: ns, message: err.message });
+        else throw err;
+      }
+    }
+    return { scope: 'tenants', namespaces: [...namespaces].sort(), apps, refused };
   }
 
   /** GET on any path of the API server, as JSON (for the few reads that are not Tenants or Apps). */

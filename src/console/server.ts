@@ -22,7 +22,6 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { TENANT_DIRECTORY } from '../api/tenant.js';
 import { AerogridClient, ClientError, GROUP_VERSION, type App } from '../client/index.js';
 import { SCAFFOLD } from '../cli/scaffold.js';
 
@@ -195,30 +194,15 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   });
 
   // The namespaces a person can work in: everywhere for a cluster-wide reader; otherwise the
-  // namespaces of the tenants of the namespaces the page knows (each tenant namespace holds a
-  // ConfigMap, aerogrid-tenant, listing them all, which its members may read).
+  // namespaces of the tenants of the namespaces the page knows (aerogrid/client's listAppsAcross).
   api.get('/namespaces', async (c) => {
-    const client = clientFor(c.get('session'));
     const known = (c.req.query('known') ?? '').split(',').filter((n) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n));
     try {
-      const all = await client.apps.list('*');
-      const namespaces = [...new Set([...all.map((a) => a.metadata.namespace!), ...known])].sort();
-      return c.json({ scope: 'cluster', namespaces });
+      const all = await clientFor(c.get('session')).listAppsAcross(known);
+      return c.json({ scope: all.scope, namespaces: all.namespaces, refused: all.refused.map((r) => r.namespace) });
     } catch (err) {
-      if (!(err instanceof ClientError && err.kind === 'forbidden')) return failure(c, err);
+      return failure(c, err);
     }
-    const namespaces = new Set<string>();
-    const refused: string[] = [];
-    for (const ns of known) {
-      try {
-        const dir = await client.getJson<{ data?: { namespaces?: string } }>(`/api/v1/namespaces/${ns}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of ${ns}`);
-        for (const n of (dir.data?.namespaces ?? '').split('\n').filter(Boolean)) namespaces.add(n);
-      } catch (err) {
-        if (err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound')) refused.push(ns);
-        else return failure(c, err);
-      }
-    }
-    return c.json({ scope: 'tenants', namespaces: [...namespaces].sort(), refused });
   });
 
   api.get('/apps', async (c) => {
