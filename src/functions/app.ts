@@ -175,7 +175,9 @@ export function releasesOf(
       ...(Number.isInteger(r.rebuild) && r.rebuild! > 0 ? { rebuild: r.rebuild } : {}),
       ...(typeof r.readyAt === 'string' ? { readyAt: r.readyAt } : {}),
     }))
-    .sort((a, b) => a.revision - b.revision);
+    .sort((a, b) => a.revision - b.revision)
+    // A status that says more than the XRD allows (edited by hand) would make the next write fail.
+    .slice(-RELEASES_KEPT);
   const before = Number.isInteger(previous.revision) ? (previous.revision as number) : undefined;
   if (!ready) return { revision: before, releases };
   if (ready.pinned !== undefined) return { revision: ready.pinned, releases };
