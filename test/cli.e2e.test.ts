@@ -338,6 +338,8 @@ describe('configuration from the CLI: each command owns only its fields', () => 
     expect(run.stdout).toMatch(/^creating App prebuilt in namespace acme-dev: image registry\.example\.com\/acme\/prebuilt:1\.0$/m);
     expect(get('prebuilt').status).toMatchObject({ phase: 'Ready', image: 'registry.example.com/acme/prebuilt:1.0', revision: 1 });
     expect(p.kubelet.buildsOf('acme-dev', 'prebuilt')).toEqual([]);
+    const both = await aerogrid(['push', '--name', 'prebuilt', '--image', 'registry.example.com/acme/prebuilt:1.0', '--rebuild']);
+    expect([both.code, both.stderr.trim()]).toEqual([2, 'error: --rebuild builds the folder again; with --image there is nothing to build']);
     const rebuild = await aerogrid(['rebuild', 'prebuilt']);
     expect(rebuild.stderr.trim()).toBe('error: App prebuilt runs the image registry.example.com/acme/prebuilt:1.0: there is nothing to build');
   }, 90_000);

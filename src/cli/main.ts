@@ -115,6 +115,7 @@ program
   .option('--force', 'take over fields another manager (say, Argo CD) owns')
   .action(async (dir: string, opts, cmd: Command) => {
     // Everything local is checked before the cluster is touched.
+    if (opts.rebuild && opts.image) throw new CliError('--rebuild builds the folder again; with --image there is nothing to build', EXIT.usage);
     const source = opts.image ? undefined : readSource(dir);
     const name = appName(dir, opts.name);
     const given: PushOptions = {
@@ -156,10 +157,7 @@ program
       out(`leaving the rollback to revision ${applied.spec.rollback.revision}: back to ${opts.image ? 'the image' : 'building from source'}`);
       applied = await c.removeFields(name, { rollback: null }, 'aerogrid');
     }
-    if (opts.rebuild) {
-      if (opts.image) throw new CliError('--rebuild builds the folder again; with --image there is nothing to build', EXIT.usage);
-      applied = await raiseRebuild(c, applied);
-    }
+    if (opts.rebuild) applied = await raiseRebuild(c, applied);
     const sameSource = !!before && JSON.stringify(before.spec?.files) === JSON.stringify(applied.spec?.files) && before.spec?.runtime === applied.spec?.runtime;
     if (before && applied.metadata.generation === before.metadata.generation) {
       out(`nothing changed since the last push (source ${short(before.status?.sourceDigest, 'no digest yet')}): no build`);

@@ -336,6 +336,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
         groups: Array.isArray(claims['https://aerogrid.io/groups']) ? (claims['https://aerogrid.io/groups'] as string[]) : [],
         expiresAt: Number(claims.exp) * 1000,
       };
+      for (const [k, old] of sessions) if (old.expiresAt <= Date.now()) sessions.delete(k);
       sessions.set(session.id, session);
       setCookie(c, SESSION_COOKIE, session.id, { path: '/', secure: true, httpOnly: true, sameSite: 'Strict', expires: new Date(session.expiresAt), prefix: 'host' });
       log(`${session.user} signed in (groups ${session.groups.join(', ') || 'none'})`);
