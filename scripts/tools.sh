@@ -12,6 +12,7 @@
 #   scripts/tools.sh lua | argocd-crds                    Debian's lua5.1; Argo CD's CRDs (prints their folder)
 #   scripts/tools.sh shells                               Debian's zsh and fish (the CLI's completion scripts run in them)
 #   scripts/tools.sh chromium                             Debian's chromium (the console's browser tests; Playwright cannot download one here)
+#   scripts/tools.sh argocd                               Argo CD (one multi-call binary), Debian's redis-server and git
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
@@ -25,6 +26,10 @@ set -euo pipefail
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 ARGOCD_VERSION="${ARGOCD_VERSION:-v2.14.21}"
+# Argo CD itself: v3.2.12 from the module proxy (its v3.5.x lacks the in-tree gitops-engine there);
+# failing that, v3.5.1 from the checked archive in $VENDOR_SRC.
+ARGOCD_BUILD_VERSION="${ARGOCD_BUILD_VERSION:-v3.2.12}"
+ARGOCD_VENDOR_VERSION="${ARGOCD_VENDOR_VERSION:-v3.5.1}"
 GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
 # Crossplane core v2.3.4: v2.2.x rewrote resourceRefs on every reconcile of an XR that composes
 # same-named objects in several namespaces (fixed upstream in v2.3.2, crossplane#7341).
@@ -45,7 +50,8 @@ bin_path() {
     ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
     crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
     crossplane-cli) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane-cli" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane or crossplane-cli)" ;;
+    argocd) echo "$CACHE/argocd-current/argocd" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli or argocd)" ;;
   esac
 }
 
@@ -228,6 +234,62 @@ install_chromium() {
   apt_install chromium
 }
 
+# Argo CD, built from source and cached by version: one multi-call binary (ARGOCD_BINARY_NAME picks
+# argocd-repo-server, argocd-application-controller, argocd-applicationset-controller). The module
+# proxy's source first (go mod download; its go.mod has replace lines, so `go install pkg@version`
+# cannot build it), else the archive. About 20 minutes cold on 2 cores. Also Debian's redis-server
+# (Argo CD's cache) and git (the repo-server's).
+build_argocd() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  command -v git >/dev/null || apt_install git
+  local version
+  for version in "$ARGOCD_BUILD_VERSION" "$ARGOCD_VENDOR_VERSION"; do
+    [ -x "$CACHE/argocd-$version/argocd" ] && { say "argocd $version: cached"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return; }
+  done
+  need_go
+  argocd_from_proxy "$ARGOCD_BUILD_VERSION" && return
+  say "argocd: the module proxy's $ARGOCD_BUILD_VERSION did not build; using $VENDOR_SRC/argo-cd-$ARGOCD_VENDOR_VERSION.tar.gz"
+  argocd_from_archive "$ARGOCD_VENDOR_VERSION"
+}
+
+# v3.2.12 from the proxy did not compile when this was written: controller/cache/info.go calls
+# settings.ValidateExternalURL, which that module's util/settings does not define. A failed build
+# is remembered, so that the next run goes to the archive at once.
+argocd_from_proxy() {
+  local version=$1 dir="$CACHE/src/argocd-$1" src
+  [ -f "$CACHE/argocd-$version/.build-failed" ] && return 1
+  if [ ! -f "$dir/.complete" ]; then
+    src=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v3@$version" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
+    [ -n "$src" ] && [ -d "$src/cmd" ] || return 1
+    rm -rf "$dir" && mkdir -p "$CACHE/src" && cp -r "$src" "$dir" && chmod -R u+w "$dir" && touch "$dir/.complete"
+  fi
+  argocd_build "$version" "$dir" && return
+  mkdir -p "$CACHE/argocd-$version" && touch "$CACHE/argocd-$version/.build-failed"
+  return 1
+}
+
+argocd_from_archive() {
+  local version=$1 dir="$CACHE/src/argocd-$1"
+  if [ ! -f "$dir/.complete" ]; then
+    (cd "$VENDOR_SRC" && grep " argo-cd-$version.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/argo-cd-$version.tar.gz is missing or does not match SHA256SUMS"
+    rm -rf "$dir" && mkdir -p "$dir"
+    tar -xzf "$VENDOR_SRC/argo-cd-$version.tar.gz" -C "$dir" --strip-components=1
+    touch "$dir/.complete"
+  fi
+  argocd_build "$version" "$dir" || die "argocd $version: the build failed"
+}
+
+argocd_build() {
+  local version=$1 dir=$2 out="$CACHE/argocd-$1"
+  say "argocd $version: building (about 20 minutes cold on 2 cores)"
+  mkdir -p "$out"
+  (cd "$dir" && GOFLAGS=-mod=mod go build -ldflags "-X github.com/argoproj/argo-cd/v3/common.version=${version#v}" -o "$out/argocd.tmp" ./cmd) || return 1
+  mv "$out/argocd.tmp" "$out/argocd"
+  "$out/argocd" version --client --short 2>/dev/null | grep -q "${version#v}" || die "argocd $version: the built binary does not report its version"
+  ln -sfn "argocd-$version" "$CACHE/argocd-current"
+  say "argocd $version: built"
+}
+
 # Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
 argocd_crds() {
   need_go
@@ -245,6 +307,7 @@ one() {
     lua) install_lua ;;
     shells) install_shells ;;
     chromium) install_chromium ;;
+    argocd) build_argocd ;;
     argocd-crds) argocd_crds ;;
     crossplane) build_crossplane ;;
     crossplane-cli) build_crossplane_cli ;;
@@ -252,7 +315,7 @@ one() {
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
     all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; argocd_crds >/dev/null ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd-crds|path TOOL]" ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|path TOOL]" ;;
   esac
 }
 

@@ -227,6 +227,19 @@ describe('releases, rollback and rebuild', () => {
     expect((await aerogrid(['rollback', 'shop', '7'])).stderr.trim()).toBe(`error: App shop has no release 7 (it has: 1, 2); see aerogrid releases shop --kubeconfig ${developer}`);
   }, 90_000);
 
+  test('rollback --cancel leaves the pin without a push (for an App that Git manages)', async () => {
+    expect((await aerogrid(['rollback', 'shop', '1', '--wait', '--timeout', '60s'])).code).toBe(0);
+    expect(get('shop').spec.rollback?.revision).toBe(1);
+    const run = await aerogrid(['rollback', 'shop', '--cancel', '--wait', '--timeout', '60s']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^leaving the rollback to revision 1: back to the source$/m);
+    expect(get('shop').spec.rollback).toBeUndefined();
+    expect(get('shop').status.image).toBe(get('shop').status.releases[1].image);
+    expect(builds()).toHaveLength(2);
+    // And pinned again, for the next test.
+    expect((await aerogrid(['rollback', 'shop', '1', '--wait', '--timeout', '60s'])).code).toBe(0);
+  }, 120_000);
+
   test('a push after a rollback goes back to the source; an image that served before needs no new build', async () => {
     const before = get('shop');
     const run = await aerogrid(['push', shop, '--wait', '--timeout', '60s']);
@@ -235,7 +248,8 @@ describe('releases, rollback and rebuild', () => {
     const after = get('shop');
     expect(after.spec.rollback).toBeUndefined();
     expect(after.status.image).toBe(before.status.releases[1].image);
-    expect(after.status.revision).toBe(3);
+    // A new revision: the image the rollback left is served again (with --cancel above, as the 4th).
+    expect(after.status.revision).toBe(Math.max(...before.status.releases.map((r: Obj) => r.revision)) + 1);
     expect(builds()).toHaveLength(2);
   }, 90_000);
 
@@ -261,7 +275,8 @@ describe('releases, rollback and rebuild', () => {
     const app = get('shop');
     expect(app.spec.rebuild).toBe(1);
     expect(app.status.image).toMatch(/:[0-9a-f]{64}-r1$/);
-    expect(app.status.revision).toBe(4);
+    expect(app.status.revision).toBe(Math.max(...app.status.releases.map((r: Obj) => r.revision)));
+    expect(app.status.releases.at(-1).image).toBe(app.status.image);
     // Owned by its own manager: the next push does not take it back (which would build again).
     const push = await aerogrid(['push', shop, '--wait', '--timeout', '30s']);
     expect(push.stdout).toMatch(/nothing changed since the last push/);

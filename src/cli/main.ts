@@ -257,11 +257,21 @@ program
   .description('serve an earlier release again, without a build (default: the one before the current); a later push builds from source again')
   .argument('<name>', 'App name')
   .argument('[revision]', 'the release to go back to (see aerogrid releases)', integer('revision'))
+  .option('--cancel', 'stop serving the pinned release: back to the App\'s source (or image), as a push does, for an App that Git manages')
   .option('--wait', 'follow the rollout until Ready')
   .option('--timeout <duration>', 'with --wait: give up after this long (exit 3)', '10m')
   .action(async (name: string, revision: number | undefined, opts, cmd: Command) => {
     const c = await cluster(cmd);
     const app = await c.mustGetApp(name);
+    if (opts.cancel) {
+      if (revision !== undefined) throw new CliError('--cancel takes no revision', EXIT.usage);
+      if (!app.spec.rollback) throw new CliError(`App ${name} is not rolled back`);
+      out(`leaving the rollback to revision ${app.spec.rollback.revision}: back to ${app.spec.image ? 'the image' : 'the source'}`);
+      const since = new Date();
+      const applied = await c.removeFields(name, { rollback: null }, 'aerogrid-rollback');
+      if (opts.wait) await follow(c, name, applied, since, opts.timeout);
+      return;
+    }
     if (app.spec.image) throw new CliError(`App ${name} runs the image ${app.spec.image} it was given; change it with ${c.hint(`push --name ${name} --image REF`)}`);
     const releases = app.status?.releases ?? [];
     const current = app.status?.revision;
