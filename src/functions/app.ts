@@ -121,7 +121,7 @@ export function renderApp(input: RenderInput): RenderOutput {
   // Everything composed follows from these inputs alone; the key holds them all.
   const key = [identity(spec), identity(settings), identity(tenant.spec), tenant.name, name, namespace, image ?? '', toBuild ? 'build' : ''].join('\u0000');
   const composed = COMPOSED.get(key, () => composeApp(spec, settings, tenant, route, groups, image, toBuild), () => 2 * fileBytes(spec) + COMPOSED_OVERHEAD);
-  for (const [k, resource] of Object.entries(composed)) add(k, resource);
+  for (const [k, resource] of composed) add(k, resource);
 
   const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
   const pinned = !spec.image && spec.rollback ? spec.rollback : undefined;
@@ -214,28 +214,32 @@ interface Build {
  * keeps their encoded bytes beside it, so an entry counts its files twice, plus about 64 KiB for
  * its seven objects and their encoded bytes.
  */
-const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE, SHARES.appComposed);
+const COMPOSED = new Memo<[string, KubeObject][]>(MEMO_SIZE, SHARES.appComposed);
 const DIGESTS = new Memo<string>(MEMO_SIZE, SHARES.appDigests);
 const COMPOSED_OVERHEAD = 64 << 10;
 const fileBytes = (spec: AppSpec) => spec.files.reduce((n, f) => n + f.path.length + f.content.length, 0);
 
 /** The objects an App composes, from its validated spec and the decisions renderApp made. */
-function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantContext, route: RouteContext, groups: string[], image: string | undefined, toBuild: Build | undefined): Record<string, KubeObject> {
-  const out: Record<string, KubeObject> = {};
+/**
+ * As [key, object] pairs, not an object keyed by them: a build's keys differ from App to App
+ * (build-job-<digest>), and the memo would keep one V8 hidden class alive per App.
+ */
+function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantContext, route: RouteContext, groups: string[], image: string | undefined, toBuild: Build | undefined): [string, KubeObject][] {
+  const out: [string, KubeObject][] = [];
   if (toBuild) {
     const { baseImage, names, digest } = toBuild;
     const keys = buildKeys(names);
-    out[keys.context] = buildContext(spec, baseImage, names, route.namespace, route.app, digest);
-    out[keys.job] = buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret });
+    out.push([keys.context, buildContext(spec, baseImage, names, route.namespace, route.app, digest)]);
+    out.push([keys.job, buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret })]);
   }
   if (image) {
-    out.deployment = deployment(spec, image, route);
-    if (spec.autoscaling) out.hpa = hpa(spec, route);
+    out.push(['deployment', deployment(spec, image, route)]);
+    if (spec.autoscaling) out.push(['hpa', hpa(spec, route)]);
   }
-  out.service = service(spec, route);
-  out.virtualservice = virtualService(settings, route);
-  out.requestauthentication = requestAuthentication(tenant.spec, route);
-  out.authorizationpolicy = authorizationPolicy(spec, tenant.spec, groups, route);
+  out.push(['service', service(spec, route)]);
+  out.push(['virtualservice', virtualService(settings, route)]);
+  out.push(['requestauthentication', requestAuthentication(tenant.spec, route)]);
+  out.push(['authorizationpolicy', authorizationPolicy(spec, tenant.spec, groups, route)]);
   return out;
 }
 
