@@ -6,7 +6,7 @@
 //
 // SIMULATED: the kubelet (no container runtime here): scripts/lib/kubelet.ts marks the build
 // Job running then succeeded, and the Deployment available.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import type { ControlPlane } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import { startPlatform, type Platform } from '../scripts/lib/platform.js';
+import { runCli, type Run } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -25,24 +26,8 @@ let notInstalled: Run;
 /** While true, the simulated kubelet fails shop's builds (as Kaniko would on a flaky registry). */
 let failBuilds = false;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs the CLI with a kubeconfig (null: none on the command line) and extra environment. */
-function aerogrid(args: string[], kubeconfig: string | null = developer, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid.js'), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // A CLI that does not exit is a failure to report, not a test to hang.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI as the developer, unless told another kubeconfig (null: none on the command line). */
+const aerogrid = (args: string[], kubeconfig: string | null = developer, env: NodeJS.ProcessEnv = {}): Promise<Run> => runCli(args, kubeconfig, env);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const builds = () => p.kubelet.buildsOf('acme-dev', 'shop');

@@ -6,7 +6,6 @@
 //
 // SIMULATED: the kubelet (no container runtime here): scripts/lib/kubelet.ts marks the build Job
 // running then succeeded, and the Deployment available.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import type { Platform } from '../scripts/lib/platform.js';
 import type { RunningConsole } from '../src/console/server.js';
+import { runCli } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -132,7 +132,7 @@ describe('the console, as a developer of acme', () => {
 
   test('saving after a rollback (from the CLI) builds from source again, as a push does', async () => {
     const developer = p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev');
-    expect((await run(['rollback', 'web', '--wait'], developer)).code).toBe(0);
+    expect((await runCli(['rollback', 'web', '--wait'], developer)).code).toBe(0);
     expect(get('web').spec.rollback?.revision).toBe(2);
     await page.goto(`${console_.url}/apps/acme-dev/web`);
     await page.waitForSelector('.cm-content');
@@ -151,7 +151,7 @@ describe('the console, as a developer of acme', () => {
     const folder = mkdtempSync(join(tmpdir(), 'aerogrid-console-'));
     mkdirSync(join(folder, 'web'));
     writeFileSync(join(folder, 'web/app.py'), 'print("from the CLI")\n');
-    const cli = await run(['push', join(folder, 'web'), '--force'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'));
+    const cli = await runCli(['push', join(folder, 'web'), '--force'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'));
     expect(cli.code).toBe(0);
     await appendToEditor(page, '# mine\n');
     await page.click('#save');
@@ -168,7 +168,7 @@ describe('the console, as a developer of acme', () => {
     const folder = mkdtempSync(join(tmpdir(), 'aerogrid-console-'));
     mkdirSync(join(folder, 'pushed'));
     writeFileSync(join(folder, 'pushed/app.py'), 'print("pushed")\n');
-    expect((await run(['push', join(folder, 'pushed'), '--wait'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'))).code).toBe(0);
+    expect((await runCli(['push', join(folder, 'pushed'), '--wait'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'))).code).toBe(0);
     await page.goto(`${console_.url}/apps/acme-dev/pushed`);
     await page.waitForSelector('.cm-content');
     await appendToEditor(page, '# from the console\n');
@@ -257,14 +257,3 @@ describe('another tenant', () => {
     await ctx.close();
   }, 60_000);
 });
-
-function run(args: string[], kubeconfig: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid.js'), '--kubeconfig', kubeconfig, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}

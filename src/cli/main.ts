@@ -60,6 +60,9 @@ function integer(flag: string) {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** -o json|yaml, as list, status, releases and env list take it (a table without it). */
+const outputOption = () => new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table'));
+
 /**
  * Follows an App after a change to generation `generation` until Ready (exit 0), Failed or
  * refused (exit 1), or the timeout (exit 3). A spinner shows it is alive, on a terminal only.
@@ -219,7 +222,7 @@ program
   .command('list')
   .description('list the Apps in the namespace')
   .option('-A, --all-namespaces', "list the Apps of every namespace you can read: your tenants' namespaces, or all of them for a cluster-wide reader")
-  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .addOption(outputOption())
   .action(async (opts, cmd: Command) => {
     const c = await cluster(cmd);
     if (!opts.allNamespaces) {
@@ -236,7 +239,7 @@ program
   .command('status')
   .description('show an App: phase, URL, revision, image, build, configuration and conditions')
   .argument('<name>', 'App name')
-  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .addOption(outputOption())
   .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
     out(formatStatus(await c.mustGetApp(name), parseOutput(opts.output ?? 'table'), new Date()));
@@ -246,7 +249,7 @@ program
   .command('releases')
   .description('the images that reached Ready, newest last; * marks the one serving')
   .argument('<name>', 'App name')
-  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .addOption(outputOption())
   .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
     out(formatReleases(await c.mustGetApp(name), parseOutput(opts.output ?? 'table'), new Date()));
@@ -304,7 +307,7 @@ env
   .command('list')
   .description('the variables and Secrets an App gets, and who set each')
   .argument('<name>', 'App name')
-  .addOption(new Option('-o, --output <format>', 'json or yaml').choices(OUTPUTS.filter((o) => o !== 'table')))
+  .addOption(outputOption())
   .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
     out(formatEnv(await c.mustGetApp(name), parseOutput(opts.output ?? 'table')));
