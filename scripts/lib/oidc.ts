@@ -5,12 +5,13 @@
 // page. kube-apiserver trusts it through an AuthenticationConfiguration (controlplane.ts).
 //
 // Users: dana and dan (acme-developers), ava (acme-admins), gil (globex-developers).
-import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import Provider, { type Configuration } from 'oidc-provider';
+import { escapeHtml, sameSecret } from '../../src/console/safe.js';
 import { freePort } from './net.js';
 import { issue } from './pki.js';
 
@@ -51,13 +52,12 @@ export interface IdentityProviderOptions {
   redirectUris: string[];
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function loginPage(uid: string, error?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · local identity provider</title>
 <style>body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;color:#1d2433}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b3261e}</style></head>
-<body><h1>Sign in</h1><p>Local identity provider, standing in for Auth0.</p>${error ? `<p class="error" role="alert">${escape(error)}</p>` : ''}
-<form method="post" action="/interaction/${escape(uid)}/login"><label for="username">User</label><input id="username" name="username" autocomplete="username" required>
+<body><h1>Sign in</h1><p>Local identity provider, standing in for Auth0.</p>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login"><label for="username">User</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form></body></html>`;
 }
@@ -75,7 +75,6 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   });
 }
 
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export async function startIdentityProvider(opts: IdentityProviderOptions): Promise<IdentityProvider> {
   const users = opts.users ?? USERS;
@@ -122,7 +121,7 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
     jwks: { keys: [jwk as never] },
     renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><title>Error</title><h1>${escape(String(out.error))}</h1><p>${escape(String(out.error_description ?? ''))}</p>`;
+      ctx.body = `<!doctype html><title>Error</title><h1>${escapeHtml(String(out.error))}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
     },
   };
   const provider = new Provider(issuer, configuration);
@@ -145,7 +144,7 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
         const details = await provider.interactionDetails(req, res);
         const form = await readForm(req);
         const user = users.find((u) => u.name === form.get('username'));
-        if (!user || !same(user.password, form.get('password') ?? '')) {
+        if (!user || !sameSecret(user.password, form.get('password') ?? '')) {
           res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
           res.end(loginPage(details.uid, 'Wrong user or password.'));
           return;

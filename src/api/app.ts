@@ -66,6 +66,16 @@ export const AppFile = ruled(
 );
 export type AppFile = z.infer<typeof AppFile>;
 
+/**
+ * The file a schema problem is about (`spec.files[3].content: …`), so that the CLI and the console
+ * can name it by its path; undefined for a problem about something else.
+ */
+export function problemFile(problem: string, files: readonly AppFile[]): { file: AppFile; field?: string; message: string } | undefined {
+  const m = /^spec\.files\[(\d+)\](?:\.(\w+))?: (.*)$/.exec(problem);
+  const file = m ? files[Number(m[1])] : undefined;
+  return m && file ? { file, field: m[2], message: m[3] } : undefined;
+}
+
 const Files = ruled(
   z.array(AppFile).max(MAX_FILES, { message: `spec.files must hold at most ${MAX_FILES} files` }),
   'Source files: usually app.py and requirements.txt.',

@@ -3,6 +3,9 @@
 import { Document, visit } from 'yaml';
 import { ownersOf } from '../client/fields.js';
 import type { App } from '../client/index.js';
+import { age } from './age.js';
+
+export { age };
 
 type Obj = Record<string, any>;
 
@@ -12,17 +15,6 @@ export type Output = (typeof OUTPUTS)[number];
 export function parseOutput(value: string): Output {
   if ((OUTPUTS as readonly string[]).includes(value)) return value as Output;
   throw new Error(`-o ${value}: not an output format; use json or yaml (or leave it out for a table)`);
-}
-
-/** kubectl's age: 45s, 12m, 5h, 3d. */
-export function age(created: string | undefined, now: Date): string {
-  const t = Date.parse(created ?? '');
-  if (!Number.isFinite(t)) return '<unknown>';
-  const s = Math.max(0, Math.floor((now.getTime() - t) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m`;
-  if (s < 172800) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
 }
 
 /** Columns padded to their widest cell, three spaces apart, as kubectl prints them. */

@@ -1,7 +1,7 @@
 // The App that `aerogrid push` applies, built from a folder and the flags, and checked
 // locally against the very schema the XRD and the function enforce, before any request.
 import { basename, resolve } from 'node:path';
-import { APP_NAME_MAX, AppSpec, MAX_FILES, RUNTIMES, type AppFile } from '../api/app.js';
+import { APP_NAME_MAX, AppSpec, MAX_FILES, RUNTIMES, problemFile, type AppFile } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
 import { IGNORE_FILE } from './source.js';
@@ -90,9 +90,7 @@ export function validate(app: AppManifest): void {
     if (files.length > MAX_FILES && /^spec\.files: .*at most \d+ files/.test(p)) {
       return `the folder holds ${files.length} files to send; an App takes at most ${MAX_FILES}. List what the build does not need (data, tests, assets) in ${IGNORE_FILE}, or bake it into an image and use --image`;
     }
-    const m = /^spec\.files\[(\d+)\](\.\w+)?: (.*)$/.exec(p);
-    if (!m) return p;
-    const file = files[Number(m[1])];
-    return file ? `${file.path}: ${m[3]}` : p;
+    const about = problemFile(p, files);
+    return about ? `${about.file.path}: ${about.message}` : p;
   }));
 }

@@ -198,9 +198,15 @@ export class AerogridClient {
         if (!(err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound'))) throw err;
       }
     }
+    const sorted = [...namespaces].sort();
+    return { scope: 'tenants', namespaces: sorted, ...(await this.listAppsIn(sorted)) };
+  }
+
+  /** Apps in each of these namespaces; one the caller may not read is in `refused`, with the API server's words. */
+  async listAppsIn(namespaces: string[]): Promise<{ apps: App[]; refused: { namespace: string; message: string }[] }> {
     const apps: App[] = [];
     const refused: { namespace: string; message: string }[] = [];
-    for (const ns of [...namespaces].sort()) {
+    for (const ns of namespaces) {
       try {
         apps.push(...(await this.apps.list(ns)));
       } catch (err) {
@@ -208,7 +214,7 @@ export class AerogridClient {
         else throw err;
       }
     }
-    return { scope: 'tenants', namespaces: [...namespaces].sort(), apps, refused };
+    return { apps, refused };
   }
 
   /** GET on any path of the API server, as JSON (for the few reads that are not Tenants or Apps). */

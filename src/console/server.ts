@@ -9,7 +9,7 @@
 //
 // Built on Hono (a small web framework) on Node's HTTP server, aerogrid/client for Tenants and
 // Apps, and esbuild for the page's script (bundled once at start, CodeMirror 6 included).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +24,7 @@ import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { AerogridClient, ClientError, GROUP_VERSION, type App } from '../client/index.js';
 import { SCAFFOLD } from '../cli/scaffold.js';
+import { escapeHtml, sameSecret } from './safe.js';
 
 export const CONSOLE_FIELD_MANAGER = 'aerogrid-console';
 // Sent as __Host-aerogrid-session and __Host-aerogrid-login (Hono's 'host' prefix): Secure, path /, no Domain.
@@ -106,7 +107,6 @@ const csp = (styleNonce?: string) => [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole> {
   const log = opts.log ?? (() => {});
@@ -172,7 +172,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       const origin = c.req.header('Origin');
       const token = c.req.header('X-CSRF-Token') ?? '';
-      if ((origin && origin !== new URL(publicUrl).origin) || !same(token, s.csrf)) {
+      if ((origin && origin !== new URL(publicUrl).origin) || !sameSecret(token, s.csrf)) {
         return c.json({ kind: 'forbidden', message: 'this request did not come from the console page (CSRF check failed)' }, 403);
       }
     }
@@ -193,32 +193,25 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     return c.json({ user: s.user, groups: s.groups, expiresAt: s.expiresAt, csrf: s.csrf });
   });
 
-  // The namespaces a person can work in: everywhere for a cluster-wide reader; otherwise the
-  // namespaces of the tenants of the namespaces the page knows (aerogrid/client's listAppsAcross).
+  // The namespaces a person can work in, and their Apps: everywhere for a cluster-wide reader;
+  // otherwise the namespaces of the tenants of the namespaces the page knows (listAppsAcross).
   api.get('/namespaces', async (c) => {
     const known = (c.req.query('known') ?? '').split(',').filter((n) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n));
     try {
       const all = await clientFor(c.get('session')).listAppsAcross(known);
-      return c.json({ scope: all.scope, namespaces: all.namespaces, refused: all.refused.map((r) => r.namespace) });
+      return c.json({ scope: all.scope, namespaces: all.namespaces, apps: all.apps.map(summary), refused: all.refused });
     } catch (err) {
       return failure(c, err);
     }
   });
 
   api.get('/apps', async (c) => {
-    const client = clientFor(c.get('session'));
-    const namespaces = (c.req.query('ns') ?? '').split(',').filter(Boolean);
-    const apps: App[] = [];
-    const refused: { namespace: string; message: string }[] = [];
-    for (const ns of namespaces) {
-      try {
-        apps.push(...(await client.apps.list(ns)));
-      } catch (err) {
-        if (err instanceof ClientError && err.kind === 'forbidden') refused.push({ namespace: ns, message: err.message });
-        else return failure(c, err);
-      }
+    try {
+      const { apps, refused } = await clientFor(c.get('session')).listAppsIn((c.req.query('ns') ?? '').split(',').filter(Boolean));
+      return c.json({ apps: apps.map(summary), refused });
+    } catch (err) {
+      return failure(c, err);
     }
-    return c.json({ apps: apps.map(summary), refused });
   });
 
   api.get('/apps/:ns/:name', async (c) => {
@@ -348,7 +341,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
 
   app.post('/auth/logout', (c) => {
     const s = sessionOf(c);
-    if (s && same(c.req.header('X-CSRF-Token') ?? '', s.csrf)) sessions.delete(s.id);
+    if (s && sameSecret(c.req.header('X-CSRF-Token') ?? '', s.csrf)) sessions.delete(s.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, prefix: 'host' });
     return c.body(null, 204);
   });
@@ -405,6 +398,6 @@ function withoutManagedFields(app: App) {
 }
 
 function errorPage(message: string): string {
-  const text = message.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  const text = escapeHtml(message);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>aerogrid</title><link rel="stylesheet" href="/assets/style.css"></head><body><main><h1>aerogrid</h1><p class="error" role="alert">${text}</p><p><a href="/auth/login">Sign in</a></p></main></body></html>`;
 }

@@ -5,9 +5,10 @@
 import { python } from '@codemirror/lang-python';
 import { EditorState } from '@codemirror/state';
 import { EditorView, basicSetup } from 'codemirror';
-import { APP_NAME_MAX, AppSpec } from '../../api/app.js';
+import { APP_NAME_MAX, AppSpec, problemFile } from '../../api/app.js';
 import { nameProblems } from '../../api/rules.js';
 import { parseAt } from '../../api/validate.js';
+import { age } from '../../cli/age.js';
 import { Progress, functionMessage, short } from '../../cli/progress.js';
 
 type Obj = Record<string, any>;
@@ -32,12 +33,6 @@ function h(tag: string, props: Record<string, string | boolean | EventListener |
   }
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(typeof c === 'object' ? c : String(c));
   return el;
-}
-
-function age(t: string | undefined): string {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(t ?? '')) / 1000));
-  if (!Number.isFinite(s)) return '';
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172800 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
 }
 
 // ---------- the API ----------
@@ -81,10 +76,13 @@ const KNOWN = 'aerogrid.namespaces';
 const known = (): string[] => JSON.parse(localStorage.getItem(KNOWN) ?? '[]');
 const remember = (ns: string[]) => localStorage.setItem(KNOWN, JSON.stringify([...new Set([...known(), ...ns])].sort()));
 
-async function namespaces(): Promise<{ namespaces: string[]; scope: string; refused?: string[] }> {
+interface Across { namespaces: string[]; scope: string; apps: Obj[]; refused: { namespace: string; message: string }[] }
+
+/** The namespaces the person works in, and the Apps in them, read once. */
+async function namespaces(): Promise<Across> {
   const fromUrl = new URLSearchParams(location.search).get('ns');
   if (fromUrl) remember(fromUrl.split(',').filter(Boolean));
-  const r = await call<{ namespaces: string[]; scope: string; refused?: string[] }>('GET', `/namespaces?known=${encodeURIComponent(known().join(','))}`);
+  const r = await call<Across>('GET', `/namespaces?known=${encodeURIComponent(known().join(','))}`);
   remember(r.namespaces);
   return r;
 }
@@ -125,7 +123,7 @@ async function listPage(): Promise<void> {
       h('td', {}, phaseBadge(a.status?.phase)),
       h('td', {}, a.status?.url ? h('a', { href: a.status.url, rel: 'noreferrer', target: '_blank' }, a.status.url) : ''),
       h('td', {}, a.status?.revision ?? ''),
-      h('td', {}, age(a.metadata.creationTimestamp)))));
+      h('td', {}, age(a.metadata.creationTimestamp, new Date())))));
     if (apps.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: '6', class: 'empty' }, 'No Apps yet in these namespaces.')));
   };
   const form = h('form', { class: 'inline', onsubmit: (e: Event) => {
@@ -145,9 +143,8 @@ async function listPage(): Promise<void> {
     render();
     return;
   }
-  const list = await call<{ apps: Obj[]; refused: { namespace: string; message: string }[] }>('GET', `/apps?ns=${ns.namespaces.join(',')}`);
-  for (const a of list.apps) rows.set(`${a.metadata.namespace}/${a.metadata.name}`, a);
-  for (const r of list.refused) note.append(h('span', { class: 'error' }, ` You may not see Apps in namespace ${r.namespace}: ${r.message}`));
+  for (const a of ns.apps) rows.set(`${a.metadata.namespace}/${a.metadata.name}`, a);
+  for (const r of ns.refused) note.append(h('span', { class: 'error' }, ` You may not see Apps in namespace ${r.namespace}: ${r.message}`));
   render();
   live(ns.namespaces, undefined, (type, a) => {
     const key = `${a.metadata.namespace}/${a.metadata.name}`;
@@ -188,15 +185,15 @@ function problemsOf(spec: Obj, files: File[]): Problem[] {
   const parsed = parseAt(AppSpec, { ...spec, files }, 'spec');
   if (parsed.ok) return [];
   return parsed.problems.map((p) => {
-    const m = /^spec\.files\[(\d+)\](\.(\w+))?: (.*)$/.exec(p);
-    const file = m ? files[Number(m[1])] : undefined;
-    if (!m || !file) return { message: p };
+    const about = problemFile(p, files);
+    if (!about) return { message: p };
+    const { file } = about;
     let line: number | undefined;
-    if (m[3] === 'content') {
+    if (about.field === 'content') {
       const bad = [...file.content].findIndex((ch) => ch === '\u0000' || ch === '\uFFFD');
       line = bad >= 0 ? file.content.slice(0, bad).split('\n').length : file.content.split('\n').length;
     }
-    return { path: file.path, line, message: m[4] };
+    return { path: file.path, line, message: about.message };
   });
 }
 
