@@ -13,6 +13,7 @@
 #   scripts/tools.sh shells                               Debian's zsh and fish (the CLI's completion scripts run in them)
 #   scripts/tools.sh chromium                             Debian's chromium (the console's browser tests; Playwright cannot download one here)
 #   scripts/tools.sh argocd                               Argo CD (one multi-call binary), Debian's redis-server and git
+#                                                         (`path argocd-share`: its CRDs, base ConfigMaps, git-verify-wrapper.sh)
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
@@ -51,6 +52,7 @@ bin_path() {
     crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
     crossplane-cli) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane-cli" ;;
     argocd) echo "$CACHE/argocd-current/argocd" ;;
+    argocd-share) echo "$CACHE/argocd-current/share" ;;
     *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli or argocd)" ;;
   esac
 }
@@ -244,7 +246,12 @@ build_argocd() {
   command -v git >/dev/null || apt_install git
   local version
   for version in "$ARGOCD_BUILD_VERSION" "$ARGOCD_VENDOR_VERSION"; do
-    [ -x "$CACHE/argocd-$version/argocd" ] && { say "argocd $version: cached"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return; }
+    if [ -x "$CACHE/argocd-$version/argocd" ] && [ -f "$CACHE/argocd-$version/share/VERSION" ]; then
+      say "argocd $version: cached"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return
+    fi
+    if [ -x "$CACHE/argocd-$version/argocd" ] && [ -f "$CACHE/src/argocd-$version/.complete" ]; then
+      argocd_share "$version" "$CACHE/src/argocd-$version"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return
+    fi
   done
   need_go
   argocd_from_proxy "$ARGOCD_BUILD_VERSION" && return
@@ -285,9 +292,22 @@ argocd_build() {
   mkdir -p "$out"
   (cd "$dir" && GOFLAGS=-mod=mod go build -ldflags "-X github.com/argoproj/argo-cd/v3/common.version=${version#v}" -o "$out/argocd.tmp" ./cmd) || return 1
   mv "$out/argocd.tmp" "$out/argocd"
+  argocd_share "$version" "$dir"
   "$out/argocd" version --client --short 2>/dev/null | grep -q "${version#v}" || die "argocd $version: the built binary does not report its version"
   ln -sfn "argocd-$version" "$CACHE/argocd-current"
   say "argocd $version: built"
+}
+
+# What running Argo CD out of cluster needs from its source, kept beside the binary (share/): its
+# CRDs, the argocd-* ConfigMaps and Secret of a base install, and hack/git-verify-wrapper.sh, which
+# the repo-server runs from PATH even with GPG off.
+argocd_share() {
+  local version=$1 dir=$2 share="$CACHE/argocd-$1/share"
+  rm -rf "$share" && mkdir -p "$share/bin"
+  cp -r "$dir/manifests/crds" "$share/crds"
+  cp -r "$dir/manifests/base/config" "$share/config"
+  cp "$dir/hack/git-verify-wrapper.sh" "$share/bin/git-verify-wrapper.sh" && chmod +x "$share/bin/git-verify-wrapper.sh"
+  echo "$version" >"$share/VERSION"
 }
 
 # Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
@@ -314,7 +334,7 @@ one() {
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; argocd_crds >/dev/null ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; argocd_crds >/dev/null; build_argocd ;;
     *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|path TOOL]" ;;
   esac
 }
