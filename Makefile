@@ -5,7 +5,7 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo up down function clean
+.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo gitops-demo up down function clean
 
 all: build
 
@@ -26,7 +26,8 @@ node-version:
 	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
 ## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core
-## and CLI, install Debian's docker-registry, lua5.1, zsh, fish and chromium (cached in ~/.cache/aerogrid, keyed by version).
+## and CLI and Argo CD, install Debian's docker-registry, lua5.1, zsh, fish, chromium, redis-server
+## and git (cached in ~/.cache/aerogrid, keyed by version).
 tools:
 	bash scripts/tools.sh all
 
@@ -51,8 +52,9 @@ check-generated: deps
 	echo "check-generated: dist/ and imports/ match their sources"
 
 ## unit: T0 (schemas, renderers, synthesis), T1 (the function process over mTLS), T2 (the
-## crossplane CLI's render and validate), and T3 (real Crossplane core on etcd + kube-apiserver:
-## admission, reconciliation, the CLI end to end, the legacy flavour).
+## crossplane CLI's render and validate), T3 (real Crossplane core on etcd + kube-apiserver:
+## admission, reconciliation, the CLI end to end, the legacy flavour, the console in Chromium) and
+## the GitOps tier (real Argo CD syncing the platform, tenants and Apps from a Git repository).
 unit: deps tools
 	$(JEST) --ci
 
@@ -61,13 +63,21 @@ test: typecheck check-generated unit
 
 ## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz, then the
 ## function's peak memory under distinct inputs, then the console's Save-to-phase-change time and
-## script size in Chromium, with the README's screenshots (writes bench/RESULTS.md, docs/console/).
+## script size in Chromium, with the README's screenshots, then Argo CD from root.yaml and from a
+## Git commit to Healthy, against kubectl (writes bench/RESULTS.md, docs/console/).
 bench: deps
 	bash scripts/tools.sh ghz
 	$(TSX) bench/function.ts
 	$(TSX) bench/memory.ts
 	bash scripts/tools.sh control-plane chromium
 	$(TSX) bench/console.ts
+	bash scripts/tools.sh argocd
+	$(TSX) bench/gitops.ts
+
+## gitops-demo: Argo CD syncs aerogrid from a local Git repository onto real Crossplane, from
+## root.yaml to a Healthy App, then a commit to the new build serving (KEEP=1 leaves it running).
+gitops-demo: deps
+	$(TSX) scripts/gitops-demo.ts
 
 ## function: run the function locally without TLS (for development).
 function: deps

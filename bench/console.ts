@@ -9,8 +9,9 @@
 // without the console, the browser or Server-Sent Events.
 // Usage: tsx bench/console.ts [rounds]   (make bench runs it; writes bench/RESULTS.md)
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSection } from './section.js';
 import { gzipSync } from 'node:zlib';
 import { appendToEditor, launchBrowser, signIn, startConsolePlatform } from '../scripts/lib/console.js';
 import { toolPath } from '../scripts/lib/controlplane.js';
@@ -116,11 +117,7 @@ try {
     '',
   ].join('\n');
   console.log(table);
-  const file = join(ROOT, 'bench/RESULTS.md');
-  const text = readFileSync(file, 'utf8');
-  const [open, close] = ['<!-- console -->', '<!-- end of console -->'];
-  const block = `${open}\n${table}${close}`;
-  writeFileSync(file, text.includes(open) ? text.replace(new RegExp(`${open}[\\s\\S]*?${close}`), block) : `${text.trimEnd()}\n\n${block}\n`);
+  writeSection('console', table);
 } finally {
   await browser.close();
   await c.stop();

@@ -26,7 +26,6 @@ set -euo pipefail
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
-ARGOCD_VERSION="${ARGOCD_VERSION:-v2.14.21}"
 # Argo CD itself: v3.2.12 from the module proxy (its v3.5.x lacks the in-tree gitops-engine there);
 # failing that, v3.5.1 from the checked archive in $VENDOR_SRC.
 ARGOCD_BUILD_VERSION="${ARGOCD_BUILD_VERSION:-v3.2.12}"
@@ -310,13 +309,10 @@ argocd_share() {
   echo "$version" >"$share/VERSION"
 }
 
-# Argo CD's CRDs, from the github.com/argoproj/argo-cd/v2 module (prints their folder).
+# Argo CD's CRDs, of the Argo CD that the GitOps tier runs (prints their folder).
 argocd_crds() {
-  need_go
-  local dir
-  dir=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v2@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  [ -d "$dir/manifests/crds" ] || die "cannot download github.com/argoproj/argo-cd/v2@$ARGOCD_VERSION from the Go module proxy"
-  echo "$dir/manifests/crds"
+  build_argocd
+  echo "$CACHE/argocd-current/share/crds"
 }
 
 one() {
@@ -334,7 +330,7 @@ one() {
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; argocd_crds >/dev/null; build_argocd ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; build_argocd ;;
     *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|path TOOL]" ;;
   esac
 }

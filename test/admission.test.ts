@@ -220,7 +220,7 @@ describe('dist/argocd/ against Argo CD\'s own CRDs', () => {
     installCrds(cp, crds);
     ok(cp.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }]));
     // The packages too: Crossplane core's CRDs are installed here.
-    const objects = ['projects.yaml', 'root.yaml', 'apps/platform.yaml', 'apps/tenants.yaml', 'argocd-cm.yaml', 'platform/rbac.yaml', 'platform/protection.yaml', 'platform/function.yaml', 'platform/configuration.yaml']
+    const objects = ['root.yaml', 'apps/projects.yaml', 'apps/platform.yaml', 'apps/tenants.yaml', 'argocd-cm.yaml', 'platform/rbac.yaml', 'platform/protection.yaml', 'platform/function.yaml', 'platform/configuration.yaml']
       .flatMap((f) => dist(`argocd/${f}`));
     const r = ok(cp.apply(objects, '--dry-run=server'));
     expect(r.stdout.split('\n').filter((l) => l.includes('serverside-applied')).length).toBe(objects.length);

@@ -348,7 +348,7 @@ describe('configuration from the CLI: each command owns only its fields', () => 
     must(cp.kubectl('annotate', 'app', 'shop', '-n', 'acme-dev', 'argocd.argoproj.io/tracking-id=acme:platform.aerogrid.io/App:acme-dev/shop'));
     const run = await aerogrid(['push', shop]);
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe('error: App shop is managed by Argo CD (acme:platform.aerogrid.io/App:acme-dev/shop): change it in Git, or push with --force and expect Argo CD to put Git\'s version back');
+    expect(run.stderr.trim()).toBe('error: App shop is managed by Argo CD Application acme: change it in Git, or push with --force and expect Argo CD to put Git\'s version back');
     must(cp.kubectl('annotate', 'app', 'shop', '-n', 'acme-dev', 'argocd.argoproj.io/tracking-id-'));
   });
 });

@@ -44,6 +44,11 @@ export interface PlatformOptions {
   coreFlags?: string[];
   /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
   legacy?: boolean;
+  /**
+   * Publishes the packages to the local registry and installs nothing: Argo CD installs the
+   * platform from Git (scripts/lib/gitops.ts).
+   */
+  publishOnly?: boolean;
   /** Runs on the bare control plane, before Crossplane and aerogrid are installed. */
   beforeInstall?: (cp: ControlPlane) => Promise<void>;
   /**
@@ -94,9 +99,11 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     await opts.beforeInstall?.(cp);
     xp = await startCrossplane(cp, { say, coreFlags: opts.coreFlags ?? CORE_FLAGS });
     xp.publish(PACKAGE_VERSION);
-    await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
-    // What a platform engineer applies beside the packages.
-    must(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
+    if (!opts.publishOnly) {
+      await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
+      // What a platform engineer applies beside the packages.
+      must(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
+    }
   } catch (err) {
     await xp?.stop();
     await cp.stop();

@@ -188,7 +188,9 @@ function sayAccess(name: string, before: App | undefined, wanted: boolean | unde
 function guardGitOps(app: App, force: boolean): void {
   const tracked = app.metadata.annotations?.['argocd.argoproj.io/tracking-id'] ?? app.metadata.labels?.['app.kubernetes.io/instance'];
   if (!tracked || force) return;
-  throw new CliError(`App ${app.metadata.name} is managed by Argo CD (${tracked}): change it in Git, or push with --force and expect Argo CD to put Git's version back`);
+  // The tracking id is <application>:<group>/<kind>:<namespace>/<name>; the label, the Application.
+  const application = tracked.split(':')[0];
+  throw new CliError(`App ${app.metadata.name} is managed by Argo CD Application ${application}: change it in Git, or push with --force and expect Argo CD to put Git's version back`);
 }
 
 async function raiseRebuild(c: Cluster, app: App): Promise<App> {

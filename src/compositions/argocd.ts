@@ -1,7 +1,7 @@
 // dist/argocd/: what makes aerogrid work under Argo CD the first time.
 //
 // - Two AppProjects: the platform's (packages, RBAC, policies) and the tenants' (only Tenant and App).
-// - An app-of-apps, `aerogrid`, whose children are ordered by sync wave: the platform Application
+// - root.yaml, the one file applied by hand: those projects and an app-of-apps, `aerogrid`, whose children are ordered by sync wave: the platform Application
 //   first; the tenants ApplicationSet only once the platform is Healthy, so that no Tenant or App
 //   is dry-run before its CRD exists. The platform installs the Function before the Configuration.
 // - argocd-cm entries: annotation tracking (no tracking label copied onto XRs and their composed
@@ -29,9 +29,9 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
   const source = (path: string) => ({ repoURL: gitops.repoURL, targetRevision: gitops.targetRevision, path });
   const out = new Map<string, unknown[]>();
 
-  out.set('argocd/projects.yaml', [
+  const projects = [
     {
-      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: PLATFORM_PROJECT, namespace: ns },
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: PLATFORM_PROJECT, namespace: ns, annotations: wave(-1) },
       spec: {
         description: 'The aerogrid platform: Crossplane packages, the aggregated ClusterRole, admission policies.',
         sourceRepos: [gitops.repoURL],
@@ -42,11 +42,13 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
           { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
           { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
         ],
-        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'ApplicationSet' }],
+        namespaceResourceWhitelist: [
+          { group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'ApplicationSet' }, { group: 'argoproj.io', kind: 'AppProject' },
+        ],
       },
     },
     {
-      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: TENANTS_PROJECT, namespace: ns },
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: TENANTS_PROJECT, namespace: ns, annotations: wave(-1) },
       spec: {
         description: 'Tenants and their Apps: nothing else can be synced from a tenant directory.',
         sourceRepos: [gitops.repoURL],
@@ -55,15 +57,21 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
         namespaceResourceWhitelist: [{ group: GROUP, kind: 'App' }],
       },
     },
-  ]);
+  ];
+  // The projects live in Git (apps/projects.yaml, synced by the root Application before its
+  // children). root.yaml carries them too, because the root Application needs its project before
+  // its first sync: applying root.yaml once is the only step taken by hand.
+  out.set('argocd/apps/projects.yaml', projects);
 
   const syncPolicy = (extra: string[]) => ({
     automated: { prune: true, selfHeal: true },
     syncOptions: ['ServerSideApply=true', ...extra],
-    retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+    // refresh: a retry takes the newest commit (Argo CD 3.1+). Without it, a commit that fixes a
+    // failed sync waited until the retries of the broken commit ran out.
+    retry: { limit: 10, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
   });
 
-  out.set('argocd/root.yaml', [{
+  out.set('argocd/root.yaml', [...projects, {
     apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'aerogrid', namespace: ns },
     spec: {
       project: PLATFORM_PROJECT,
