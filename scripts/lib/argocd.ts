@@ -5,10 +5,10 @@
 //
 // Out of cluster, `ARGOCD_FAKE_IN_CLUSTER=true` with KUBECONFIG makes the in-cluster destination
 // (https://kubernetes.default.svc) mean this control plane. A base install's CRDs, argocd-*
-// ConfigMaps and Secret are applied from Argo CD's own manifests; the `default` AppProject, which
-// only argocd-server creates, is created here, and so is
-// argocd-secret's server.secretkey, which argocd-server generates and the applicationset controller needs. argocd-server (the UI and API) is not started:
-// everything is read from the Application objects, which is Argo CD's own view of its state.
+// ConfigMaps and Secret are applied from Argo CD's own manifests. What argocd-server would make on
+// its first start is made here: the `default` AppProject, and argocd-secret's server.secretkey
+// (the applicationset controller refuses to start without it). argocd-server itself (the UI and
+// API) is not started: everything is read from the Application objects, Argo CD's own record.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,8 +25,6 @@ export const ARGOCD_NAMESPACE = 'argocd';
 
 export interface ArgoCD {
   version: string;
-  /** The argocd binary, for `argocd admin` commands. */
-  bin: string;
   logs(): string;
   application(name: string): Obj | undefined;
   applications(): Obj[];
@@ -37,10 +35,6 @@ export interface ArgoCD {
 
 export interface ArgoCDOptions {
   say?: (msg: string) => void;
-  /** Extra application-controller flags. */
-  controllerFlags?: string[];
-  /** Extra environment for every Argo CD process (say, GIT_CONFIG_GLOBAL). */
-  env?: Record<string, string>;
 }
 
 export function rssOf(pid: number | undefined): number {
@@ -80,7 +74,7 @@ export async function startArgoCD(cp: ControlPlane, opts: ArgoCDOptions = {}): P
   const children = new Map<string, ChildProcess>();
   const env = {
     ...process.env, KUBECONFIG: cp.kubeconfig, ARGOCD_FAKE_IN_CLUSTER: 'true', ARGOCD_GPG_ENABLED: 'false',
-    HOME: join(dir, 'home'), PATH: `${join(share, 'bin')}:${process.env.PATH}`, ...opts.env,
+    HOME: join(dir, 'home'), PATH: `${join(share, 'bin')}:${process.env.PATH}`,
   };
   const run = (name: string, file: string, args: string[], extraEnv: Record<string, string> = {}) => {
     const child = spawn(file, args, { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,7 +98,7 @@ export async function startArgoCD(cp: ControlPlane, opts: ArgoCDOptions = {}): P
     '--redis', redis, '--metrics-port', String(ctrlMetrics), '--loglevel', 'warn',
     // Each resource's health in the Application's status, as Argo CD 2.x kept it by default: the
     // tests read Argo CD's own verdicts (its Lua engine running dist/argocd's checks) from there.
-    '--persist-resource-health', ...(opts.controllerFlags ?? [])]);
+    '--persist-resource-health']);
   component('argocd-applicationset-controller', ['--kubeconfig', cp.kubeconfig, '--namespace', ARGOCD_NAMESPACE, '--argocd-repo-server', repoServer, '--repo-server-plaintext',
     '--metrics-addr', `127.0.0.1:${setMetrics}`, '--probe-addr', `127.0.0.1:${setProbe}`, '--webhook-addr', `127.0.0.1:${setWebhook}`, '--loglevel', 'warn']);
   const stop = async () => {
@@ -136,7 +130,6 @@ export async function startArgoCD(cp: ControlPlane, opts: ArgoCDOptions = {}): P
   say(`Argo CD ${version} started out of cluster: redis, repo-server, application-controller, applicationset-controller`);
   return {
     version,
-    bin,
     logs: () => logs,
     application: (name) => getObject(cp, 'applications.argoproj.io', name, ARGOCD_NAMESPACE),
     applications: () => getObject(cp, 'applications.argoproj.io', undefined, ARGOCD_NAMESPACE)?.items ?? [],

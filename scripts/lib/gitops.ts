@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { platformFileOf, synthesize } from '../../src/compositions/synth.js';
 import { ARGOCD_NAMESPACE, startArgoCD, type ArgoCD } from './argocd.js';
 import { waitUntil } from './crossplane.js';
@@ -149,9 +149,4 @@ export async function startGitOps(opts: GitOpsOptions): Promise<GitOps> {
     await p.stop();
     throw err;
   }
-}
-
-/** The YAML documents of a file in this repository (examples, invalid examples). */
-export function docsOf(path: string): Obj[] {
-  return parseAllDocuments(readFileSync(join(ROOT, path), 'utf8')).map((d) => d.toJS() as Obj);
 }
