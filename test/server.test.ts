@@ -39,6 +39,22 @@ async function metric(name: string, labels: string): Promise<number> {
 }
 
 describe('RunFunction over mTLS', () => {
+  test('the function as its image runs it (compiled by tsc, no tsx) answers the same as under tsx', async () => {
+    const image = await startFunction(['--tls-certs-dir', pki.serverDir], {}, undefined, { image: true });
+    try {
+      expect(image.child.spawnargs.some((a) => a.endsWith('build/src/functions/main.js'))).toBe(true);
+      const req = request({ composite: exampleApp(), required: appRequired(exampleApp(), exampleTenant()) });
+      const compiled = new FunctionRunnerServiceClient(image.address, mtlsCredentials(pki.ca, pki.client));
+      const [a, b] = await Promise.all([call(compiled, req), call(client(), req)]);
+      compiled.close();
+      expect(a.results.map((r) => r.severity)).not.toContain(Severity.SEVERITY_FATAL);
+      expect(Object.keys(a.desired!.resources).length).toBeGreaterThan(3);
+      expect(RunFunctionResponse.toJSON(a)).toEqual(RunFunctionResponse.toJSON(b));
+    } finally {
+      await image.stop();
+    }
+  }, 60_000);
+
   test('v1 renders a Tenant, echoes the tag and sets a TTL', async () => {
     const rsp = await call(client(), request({ composite: exampleTenant(), tag: 'tag-v1' }));
     expect(rsp.meta?.tag).toBe('tag-v1');
