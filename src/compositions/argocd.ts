@@ -1,9 +1,10 @@
 // dist/argocd/: what makes aerogrid work under Argo CD the first time.
 //
 // - Two AppProjects: the platform's (packages, RBAC, policies) and the tenants' (only Tenant and App).
-// - root.yaml, the one file applied by hand: those projects and an app-of-apps, `aerogrid`, whose children are ordered by sync wave: the platform Application
-//   first; the tenants ApplicationSet only once the platform is Healthy, so that no Tenant or App
-//   is dry-run before its CRD exists. The platform installs the Function before the Configuration.
+// - root.yaml, the one file applied by hand: those projects and an app-of-apps, `aerogrid`, whose
+//   children are ordered by sync wave: the platform Application first; the tenants ApplicationSet
+//   only once the platform is Healthy, so that no tenant syncs while the packages install. The
+//   platform installs the Function before the Configuration.
 // - argocd-cm entries: annotation tracking (no tracking label copied onto XRs and their composed
 //   resources) and Lua health checks that tell the truth about Tenants, Apps and packages.
 import { readFileSync } from 'node:fs';
@@ -68,7 +69,8 @@ export function argocdFiles(file: PlatformFile): Map<string, unknown[]> {
     syncOptions: ['ServerSideApply=true', ...extra],
     // refresh: a retry takes the newest commit (Argo CD 3.1+). Without it, a commit that fixes a
     // failed sync waited until the retries of the broken commit ran out.
-    retry: { limit: 10, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+    // 5 s: the usual failure of a first sync is a CRD the API server starts serving a second later.
+    retry: { limit: 10, refresh: true, backoff: { duration: '5s', factor: 2, maxDuration: '5m' } },
   });
 
   out.set('argocd/root.yaml', [...projects, {
