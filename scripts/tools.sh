@@ -5,6 +5,7 @@
 #   scripts/tools.sh [all|control-plane]                  build what is missing (control-plane: what make demo needs)
 #   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
+#   scripts/tools.sh function-go-templating               the peer function for make bench (issue 20)
 #   scripts/tools.sh path TOOL                            print the cached binary's path
 #   scripts/tools.sh crossplane | crossplane-cli          Crossplane core and the `crossplane` CLI
 #   scripts/tools.sh crossplane-src                       the unpacked Crossplane sources (prints their folder)
@@ -31,6 +32,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 ARGOCD_BUILD_VERSION="${ARGOCD_BUILD_VERSION:-v3.2.12}"
 ARGOCD_VENDOR_VERSION="${ARGOCD_VENDOR_VERSION:-v3.5.1}"
 GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
+# The peer in make bench (issue 20): the same platform as Go templates.
+GO_TEMPLATING_VERSION="${GO_TEMPLATING_VERSION:-v0.9.2}"
 # Crossplane core v2.3.4: v2.2.x rewrote resourceRefs on every reconcile of an XR that composes
 # same-named objects in several namespaces (fixed upstream in v2.3.2, crossplane#7341).
 CROSSPLANE_VERSION="${CROSSPLANE_VERSION:-v2.3.4}"
@@ -52,6 +55,7 @@ bin_path() {
     crossplane-cli) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane-cli" ;;
     argocd) echo "$CACHE/argocd-current/argocd" ;;
     argocd-share) echo "$CACHE/argocd-current/share" ;;
+    function-go-templating) echo "$CACHE/function-go-templating-$GO_TEMPLATING_VERSION/function-go-templating" ;;
     *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli or argocd)" ;;
   esac
 }
@@ -204,6 +208,37 @@ build_crossplane_cli() {
   check_crossplane_version "$out" version --client
 }
 
+# function-go-templating, the most common way to write a composition function, as the peer in the
+# benchmark. Its source from the module proxy when it serves it, else the checked archive; its
+# github.com/crossplane/* dependencies, which the proxy refuses here, come from crossplane_src's
+# archives through replace lines (as for the CLI). About a minute cold.
+build_go_templating() {
+  local out; out=$(bin_path function-go-templating)
+  [ -x "$out" ] && { say "function-go-templating $GO_TEMPLATING_VERSION: cached in $out"; return; }
+  need_go
+  local src="$CACHE/src/function-go-templating-$GO_TEMPLATING_VERSION" xp d
+  xp=$(crossplane_src)
+  if [ ! -f "$src/.complete" ]; then
+    rm -rf "$src" && mkdir -p "$src"
+    d=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/crossplane-contrib/function-go-templating@$GO_TEMPLATING_VERSION" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
+    if [ -n "$d" ] && [ -d "$d" ]; then
+      cp -r "$d/." "$src" && chmod -R u+w "$src"
+    else
+      (cd "$VENDOR_SRC" && grep " function-go-templating-$GO_TEMPLATING_VERSION.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) \
+        || die "$VENDOR_SRC/function-go-templating-$GO_TEMPLATING_VERSION.tar.gz is missing or does not match SHA256SUMS"
+      tar -xzf "$VENDOR_SRC/function-go-templating-$GO_TEMPLATING_VERSION.tar.gz" -C "$src" --strip-components=1
+    fi
+    touch "$src/.complete"
+  fi
+  mkdir -p "$(dirname "$out")"
+  say "building function-go-templating $GO_TEMPLATING_VERSION"
+  (cd "$src" && { [ ! -d "$xp/crossplane-runtime" ] || go mod edit -replace "github.com/crossplane/crossplane-runtime/v2=$xp/crossplane-runtime" \
+      -replace "github.com/crossplane/crossplane/apis/v2=$xp/crossplane/apis" -replace "github.com/crossplane/function-sdk-go=$xp/function-sdk-go"; } \
+    && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$out.tmp" .) \
+    || die "cannot build function-go-templating $GO_TEMPLATING_VERSION"
+  mv "$out.tmp" "$out"
+}
+
 # Debian's docker-registry: the local OCI registry Crossplane's package manager pulls from.
 install_registry() {
   [ -x /usr/bin/docker-registry ] && { say "docker-registry: installed"; return; }
@@ -325,13 +360,14 @@ one() {
     chromium) install_chromium ;;
     argocd) build_argocd ;;
     argocd-crds) argocd_crds ;;
+    function-go-templating) build_go_templating ;;
     crossplane) build_crossplane ;;
     crossplane-cli) build_crossplane_cli ;;
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
     all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; build_argocd ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|path TOOL]" ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|path TOOL]" ;;
   esac
 }
 
