@@ -56,7 +56,7 @@ bin_path() {
     argocd) echo "$CACHE/argocd-current/argocd" ;;
     argocd-share) echo "$CACHE/argocd-current/share" ;;
     function-go-templating) echo "$CACHE/function-go-templating-$GO_TEMPLATING_VERSION/function-go-templating" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli or argocd)" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share or function-go-templating)" ;;
   esac
 }
 
@@ -135,7 +135,7 @@ crossplane_src() {
   need_go
   rm -rf "$dir"; mkdir -p "$dir"
   local core cli
-  if core=$(proxy_dir "crossplane/v2@$CROSSPLANE_VERSION") && cli=$(proxy_dir "cli/v2@$CROSSPLANE_VERSION"); then
+  if core=$(proxy_dir "github.com/crossplane/crossplane/v2@$CROSSPLANE_VERSION") && cli=$(proxy_dir "github.com/crossplane/cli/v2@$CROSSPLANE_VERSION"); then
     # What a user on the internet gets: core and the CLI as the proxy serves them, and their
     # dependencies (crossplane-runtime, function-sdk-go) from the proxy too, so no replace lines.
     cp -r "$core" "$dir/crossplane"; cp -r "$cli" "$dir/cli"; chmod -R u+w "$dir"
@@ -144,7 +144,7 @@ crossplane_src() {
     [ -f "$VENDOR_SRC/SHA256SUMS" ] || die "no Crossplane sources: the module proxy refuses them and $VENDOR_SRC/SHA256SUMS is missing (set AEROGRID_VENDOR_SRC)"
     local archive
     for archive in "crossplane-$CROSSPLANE_VERSION" "crossplane-runtime-$CROSSPLANE_RUNTIME_VERSION" "crossplane-cli-$CROSSPLANE_VERSION" "function-sdk-go-$FUNCTION_SDK_GO_VERSION"; do
-      (cd "$VENDOR_SRC" && grep " $archive.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/$archive.tar.gz is missing or does not match SHA256SUMS"
+      check_archive "$archive"
       tar -xzf "$VENDOR_SRC/$archive.tar.gz" -C "$dir"
     done
     mv "$dir/crossplane-${CROSSPLANE_VERSION#v}" "$dir/crossplane"
@@ -156,11 +156,16 @@ crossplane_src() {
   echo "$dir"
 }
 
-# The folder of github.com/crossplane/$1 as the module proxy serves it (fails when it is refused).
+# The folder of module@version as the module proxy serves it (fails when it is refused).
 proxy_dir() {
   local d
-  d=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/crossplane/$1" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  d=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "$1" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   [ -n "$d" ] && [ -d "$d" ] && echo "$d"
+}
+
+# Dies unless $VENDOR_SRC/NAME.tar.gz is there and matches SHA256SUMS.
+check_archive() {
+  (cd "$VENDOR_SRC" && grep " $1.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/$1.tar.gz is missing or does not match SHA256SUMS"
 }
 
 # Every binary gets its version: core refuses every package when it reports an empty one
@@ -220,12 +225,10 @@ build_go_templating() {
   xp=$(crossplane_src)
   if [ ! -f "$src/.complete" ]; then
     rm -rf "$src" && mkdir -p "$src"
-    d=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/crossplane-contrib/function-go-templating@$GO_TEMPLATING_VERSION" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
-    if [ -n "$d" ] && [ -d "$d" ]; then
+    if d=$(proxy_dir "github.com/crossplane-contrib/function-go-templating@$GO_TEMPLATING_VERSION"); then
       cp -r "$d/." "$src" && chmod -R u+w "$src"
     else
-      (cd "$VENDOR_SRC" && grep " function-go-templating-$GO_TEMPLATING_VERSION.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) \
-        || die "$VENDOR_SRC/function-go-templating-$GO_TEMPLATING_VERSION.tar.gz is missing or does not match SHA256SUMS"
+      check_archive "function-go-templating-$GO_TEMPLATING_VERSION"
       tar -xzf "$VENDOR_SRC/function-go-templating-$GO_TEMPLATING_VERSION.tar.gz" -C "$src" --strip-components=1
     fi
     touch "$src/.complete"
@@ -300,8 +303,7 @@ argocd_from_proxy() {
   local version=$1 dir="$CACHE/src/argocd-$1" src
   [ -f "$CACHE/argocd-$version/.build-failed" ] && return 1
   if [ ! -f "$dir/.complete" ]; then
-    src=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v3@$version" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
-    [ -n "$src" ] && [ -d "$src/cmd" ] || return 1
+    src=$(proxy_dir "github.com/argoproj/argo-cd/v3@$version") && [ -d "$src/cmd" ] || return 1
     rm -rf "$dir" && mkdir -p "$CACHE/src" && cp -r "$src" "$dir" && chmod -R u+w "$dir" && touch "$dir/.complete"
   fi
   argocd_build "$version" "$dir" && return
@@ -312,7 +314,7 @@ argocd_from_proxy() {
 argocd_from_archive() {
   local version=$1 dir="$CACHE/src/argocd-$1"
   if [ ! -f "$dir/.complete" ]; then
-    (cd "$VENDOR_SRC" && grep " argo-cd-$version.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/argo-cd-$version.tar.gz is missing or does not match SHA256SUMS"
+    check_archive "argo-cd-$version"
     rm -rf "$dir" && mkdir -p "$dir"
     tar -xzf "$VENDOR_SRC/argo-cd-$version.tar.gz" -C "$dir" --strip-components=1
     touch "$dir/.complete"
