@@ -10,27 +10,22 @@
 //
 // SIMULATED: the kubelet (no container runtime): builds take about 0.7 s here.
 // Usage: tsx bench/gitops.ts [rounds]   (make bench runs it; writes bench/RESULTS.md)
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeSection } from './section.js';
 import { parse as parseYaml } from 'yaml';
 import { waitUntil } from '../scripts/lib/crossplane.js';
-import { startGitOps, tenantFile } from '../scripts/lib/gitops.js';
+import { acmeFolder, startGitOps } from '../scripts/lib/gitops.js';
 import { must } from '../scripts/lib/install.js';
-import { ROOT } from '../scripts/lib/net.js';
+import { writeSection } from './section.js';
 
 type Obj = Record<string, any>;
 const rounds = Number(process.argv[2] ?? 7);
-const example = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const hello = example('examples/app.yaml');
+const files = acmeFolder();
+const hello = files['tenants/acme/apps/hello.yaml'];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** app.py of round i: a different source each time, so each edit is one build. */
 const edited = (text: string, i: number) => text.replace('return "ok"', `return "ok ${i}"`);
 
-const g = await startGitOps({
-  files: { 'tenants/acme/tenant.yaml': tenantFile(example('examples/tenant.yaml')), 'tenants/acme/apps/hello.yaml': hello },
-});
+const g = await startGitOps({ files });
 const peak: Record<string, number> = {};
 const sampler = setInterval(() => {
   for (const [k, v] of Object.entries(g.argo.rss())) peak[k] = Math.max(peak[k] ?? 0, v);
@@ -59,8 +54,7 @@ try {
   for (let i = 1; i <= rounds; i++) {
     let before = image('hello', 'acme-dev');
     let start = Date.now();
-    const sha = g.commit(`hello: round ${i}`, { 'tenants/acme/apps/hello.yaml': edited(hello, i) });
-    g.refresh('tenant-acme');
+    const sha = g.commit('tenant-acme', `hello: round ${i}`, { 'tenants/acme/apps/hello.yaml': edited(hello, i) });
     await waitUntil(`round ${i}: the commit built and Healthy in Argo CD`, () => {
       const v = g.view('tenant-acme');
       return v.revision === sha && v.sync === 'Synced' && v.health === 'Healthy' && ready('hello', 'acme-dev', before);

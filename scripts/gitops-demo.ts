@@ -10,17 +10,15 @@
 // succeeded, and Deployments available. The script says so when it does.
 // KEEP=1 (or a terminal) leaves everything running, with the repository to commit to.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitUntil } from './lib/crossplane.js';
-import { startGitOps, tenantFile, type GitOps } from './lib/gitops.js';
+import { acmeFolder, startGitOps, type GitOps } from './lib/gitops.js';
 import { ROOT } from './lib/net.js';
 import { ensureTools } from './lib/platform.js';
 
 const started = Date.now();
 const say = (msg: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
 const since = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
-const example = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 let g: GitOps | undefined;
 
 /** Argo CD's view of every Application, as `argocd app list` would show it. */
@@ -37,11 +35,9 @@ async function main(): Promise<void> {
   const r = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'argocd'], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('scripts/tools.sh argocd failed');
 
-  const hello = example('examples/app.yaml');
-  g = await startGitOps({
-    say,
-    files: { 'tenants/acme/tenant.yaml': tenantFile(example('examples/tenant.yaml')), 'tenants/acme/apps/hello.yaml': hello },
-  });
+  const files = acmeFolder();
+  const hello = files['tenants/acme/apps/hello.yaml'];
+  g = await startGitOps({ say, files });
   const gitops = g;
   const root = Date.now();
   await gitops.waitFor('aerogrid-platform', 'Healthy', { timeoutMs: 300_000 });
@@ -52,8 +48,8 @@ async function main(): Promise<void> {
 
   const before = gitops.p.kubelet.builds.length;
   const commitAt = Date.now();
-  const sha = gitops.commit('hello: app.py answers its health check differently', { 'tenants/acme/apps/hello.yaml': hello.replace('return "ok"', 'return "ok, from a Git commit"') });
-  gitops.refresh('tenant-acme'); // what a Git webhook to argocd-server does
+  // commit() then refreshes tenant-acme, as a Git webhook to argocd-server does.
+  const sha = gitops.commit('tenant-acme', 'hello: app.py answers its health check differently', { 'tenants/acme/apps/hello.yaml': hello.replace('return "ok"', 'return "ok, from a Git commit"') });
   say(`committed ${sha.slice(0, 7)} (app.py edited) to ${gitops.repoURL}`);
   await waitUntil('Argo CD to report the new App Progressing', () => {
     const r0 = gitops.view('tenant-acme').resources.find((x) => x.kind === 'App');

@@ -7,36 +7,28 @@
 //
 // SIMULATED: the kubelet. No container runtime exists on this machine, so scripts/lib/kubelet.ts
 // marks build Jobs running then succeeded and Deployments available.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { waitUntil, isTrue } from '../scripts/lib/crossplane.js';
-import { startGitOps, tenantFile, type AppView, type GitOps } from '../scripts/lib/gitops.js';
+import { acmeFolder, exampleText, startGitOps, tenantFile, type AppView, type GitOps } from '../scripts/lib/gitops.js';
 import { getObject, must } from '../scripts/lib/install.js';
-import { ROOT } from './helpers/fixtures.js';
 import { runCli } from './helpers/cli.js';
 
 type Obj = Record<string, any>;
 let g: GitOps;
 const figures: Record<string, number> = {};
-const example = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const globexTenant = tenantFile(example('examples/tenant.yaml').replaceAll('acme', 'globex').replace('namespaces: [dev, prod]', 'namespaces: [dev]'));
+const globexTenant = tenantFile(exampleText('examples/tenant.yaml').replaceAll('acme', 'globex').replace('namespaces: [dev, prod]', 'namespaces: [dev]'));
 const globexApp = stringify({
-  ...parseYaml(example('examples/app.yaml')), metadata: { name: 'tools', namespace: 'globex-dev' },
+  ...parseYaml(exampleText('examples/app.yaml')), metadata: { name: 'tools', namespace: 'globex-dev' },
 }, { lineWidth: 0 });
-const helloText = example('examples/app.yaml');
+const helloText = exampleText('examples/app.yaml');
 let rootAppliedAt: number;
 
 const xrds = (): Obj[] => getObject(g.p.cp, 'compositeresourcedefinitions')!.items;
 const resource = (v: AppView, kind: string, name: string) => v.resources.find((r) => r.kind === kind && r.name === name);
 // Fully qualified: with Argo CD installed, kubectl's `app` is Argo CD's Application (its short name).
-/** Commits to the repository and tells the Application, as a Git webhook would; returns the commit. */
-const commitTo = (application: string, message: string, changes: Record<string, string | null>): string => {
-  const sha = g.commit(message, changes);
-  g.refresh(application);
-  return sha;
-};
 /** Argo CD's result for one resource in the sync of `sha`, once it has failed. */
 const syncFailure = (application: string, sha: string, kind: string, name: string): Promise<Obj> => waitUntil(`Argo CD to show why ${kind} ${name} failed to sync`, () => {
   const op = g.argo.application(application)?.status?.operationState;
@@ -49,8 +41,7 @@ const deploymentImage = (name: string, namespace: string) => g.p.get('deployment
 beforeAll(async () => {
   g = await startGitOps({
     files: {
-      'tenants/acme/tenant.yaml': tenantFile(example('examples/tenant.yaml')),
-      'tenants/acme/apps/hello.yaml': helloText,
+      ...acmeFolder(),
       'tenants/globex/tenant.yaml': globexTenant,
       'tenants/globex/apps/tools.yaml': globexApp,
     },
@@ -164,7 +155,7 @@ describe('Git drives change', () => {
   test('a commit that edits app.py causes exactly one build, and the App goes Healthy again', async () => {
     const before = app('hello', 'acme-dev')!.status.sourceDigest ?? deploymentImage('hello', 'acme-dev');
     const start = Date.now();
-    const sha = commitTo('tenant-acme', 'hello: a new greeting', { 'tenants/acme/apps/hello.yaml': helloText.replace('"message": os.environ.get("GREETING", "hello")', '"message": os.environ.get("GREETING", "hello again")') });
+    const sha = g.commit('tenant-acme', 'hello: a new greeting', { 'tenants/acme/apps/hello.yaml': helloText.replace('"message": os.environ.get("GREETING", "hello")', '"message": os.environ.get("GREETING", "hello again")') });
     await waitUntil('the new source to be built and served', () => {
       const a = app('hello', 'acme-dev');
       return a?.status?.phase === 'Ready' && deploymentImage('hello', 'acme-dev') !== before && (a.status.sourceDigest ?? deploymentImage('hello', 'acme-dev')) !== before;
@@ -177,9 +168,9 @@ describe('Git drives change', () => {
 
   test('an invalid App is refused with the field named in Argo CD\'s status, and the running App is untouched', async () => {
     const served = deploymentImage('hello', 'acme-dev');
-    const invalid = example('examples/invalid/app-runtime.yaml');
+    const invalid = exampleText('examples/invalid/app-runtime.yaml');
     const field = /^# expect: ([^:]+):/m.exec(invalid)![1];
-    const sha = commitTo('tenant-acme', 'broken: an App with a runtime that is not offered', { 'tenants/acme/apps/broken.yaml': invalid });
+    const sha = g.commit('tenant-acme', 'broken: an App with a runtime that is not offered', { 'tenants/acme/apps/broken.yaml': invalid });
     const failed = await syncFailure('tenant-acme', sha, 'App', 'broken');
     // The API server's own words, through Argo CD: the field, and what is allowed there.
     expect(failed.message).toContain(`${field}: Unsupported value: "ruby3.3": supported values: "python3.12", "python3.11"`);
@@ -189,15 +180,15 @@ describe('Git drives change', () => {
     expect(app('hello', 'acme-dev')!.status.phase).toBe('Ready');
 
     // The fix is a commit too; the retry takes it (retry.refresh) instead of retrying the broken one.
-    const fixed = commitTo('tenant-acme', 'broken: removed', { 'tenants/acme/apps/broken.yaml': null });
+    const fixed = g.commit('tenant-acme', 'broken: removed', { 'tenants/acme/apps/broken.yaml': null });
     await g.waitFor('tenant-acme', 'Healthy', { revision: fixed, timeoutMs: 120_000 });
   }, 300_000);
 
   test('an App the function refuses (FATAL) turns Degraded in Argo CD with the function\'s message; others keep running', async () => {
-    const invalid = example('examples/invalid/app-group-not-in-tenant.yaml');
+    const invalid = exampleText('examples/invalid/app-group-not-in-tenant.yaml');
     const expected = /^# expect: (.*)$/m.exec(invalid)![1];
     const name = parseYaml(invalid).metadata.name as string;
-    commitTo('tenant-acme', 'an App whose access names a group the tenant does not have', { [`tenants/acme/apps/${name}.yaml`]: invalid });
+    g.commit('tenant-acme', 'an App whose access names a group the tenant does not have', { [`tenants/acme/apps/${name}.yaml`]: invalid });
     const v = await waitUntil('Argo CD to report the App Degraded', () => {
       const view = g.view('tenant-acme');
       return resource(view, 'App', name)?.health?.status === 'Degraded' ? view : undefined;
@@ -205,23 +196,23 @@ describe('Git drives change', () => {
     expect(resource(v, 'App', name)!.health.message).toContain(expected);
     expect(v.health).toBe('Degraded');
     expect(app('hello', 'acme-dev')!.status.phase).toBe('Ready');
-    const fixed = commitTo('tenant-acme', 'removed again', { [`tenants/acme/apps/${name}.yaml`]: null });
+    const fixed = g.commit('tenant-acme', 'removed again', { [`tenants/acme/apps/${name}.yaml`]: null });
     await g.waitFor('tenant-acme', 'Healthy', { revision: fixed });
   }, 240_000);
 
   test('removing a Tenant that still has Apps is refused by the deletion policy, and Argo CD shows why', async () => {
-    const sha = commitTo('tenant-globex', 'globex: tenant removed, its App left behind', { 'tenants/globex/tenant.yaml': null });
+    const sha = g.commit('tenant-globex', 'globex: tenant removed, its App left behind', { 'tenants/globex/tenant.yaml': null });
     const refused = await syncFailure('tenant-globex', sha, 'Tenant', 'globex');
     expect(refused.message).toMatch(/aerogrid-tenant-deletion/);
     expect(refused.message).toContain('tenant globex still has 1 App(s); delete them first');
     expect(g.p.get('tenant', 'globex')?.metadata.deletionTimestamp).toBeUndefined();
     expect(g.p.get('namespace', 'globex-dev')?.status.phase).toBe('Active');
-    const back = commitTo('tenant-globex', 'globex: tenant restored', { 'tenants/globex/tenant.yaml': globexTenant });
+    const back = g.commit('tenant-globex', 'globex: tenant restored', { 'tenants/globex/tenant.yaml': globexTenant });
     await g.waitFor('tenant-globex', 'Healthy', { revision: back });
   }, 240_000);
 
   test('a commit that removes an App prunes it, and its composed objects go', async () => {
-    const sha = commitTo('tenant-globex', 'globex: tools retired', { 'tenants/globex/apps/tools.yaml': null });
+    const sha = g.commit('tenant-globex', 'globex: tools retired', { 'tenants/globex/apps/tools.yaml': null });
     await g.waitFor('tenant-globex', 'Healthy', { revision: sha });
     await waitUntil('App tools and what it composed to be gone', () => {
       if (app('tools', 'globex-dev')) return false;

@@ -38,8 +38,11 @@ export interface GitOps {
   /** The repository's work tree; Argo CD clones it from repoURL. */
   repo: string;
   repoURL: string;
-  /** Writes (string) or removes (null) files in the work tree, commits them, and returns the commit. */
-  commit(message: string, changes: Record<string, string | null>): string;
+  /**
+   * Writes (string) or removes (null) files in the work tree, commits them, and tells the
+   * Application, as a Git webhook would (refresh); returns the commit.
+   */
+  commit(application: string, message: string, changes: Record<string, string | null>): string;
   /** What a Git webhook does: asks Argo CD to look at Git again for these Applications now. */
   refresh(...apps: string[]): void;
   view(app: string): AppView;
@@ -55,11 +58,19 @@ export interface GitOpsOptions {
   files: Record<string, string>;
 }
 
+/** A file of this repository (examples/...) as text. */
+export const exampleText = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+
 /** A tenant's file as docs/gitops.md shows it: the Tenant syncs (wave -1) before its Apps. */
 export function tenantFile(yamlText: string): string {
   const tenant = parseYaml(yamlText) as Obj;
   tenant.metadata.annotations = { ...tenant.metadata.annotations, 'argocd.argoproj.io/sync-wave': '-1' };
   return stringify(tenant, { lineWidth: 0 });
+}
+
+/** The example tenant's folder: tenants/acme/tenant.yaml and its App, tenants/acme/apps/hello.yaml. */
+export function acmeFolder(): Record<string, string> {
+  return { 'tenants/acme/tenant.yaml': tenantFile(exampleText('examples/tenant.yaml')), 'tenants/acme/apps/hello.yaml': exampleText('examples/app.yaml') };
 }
 
 export function viewOf(app: Obj | undefined): AppView {
@@ -99,7 +110,7 @@ export async function startGitOps(opts: GitOpsOptions): Promise<GitOps> {
     const files: Record<string, string> = { 'platform.yaml': platformText, ...opts.files };
     for (const [path, content] of synthesize(platformFileOf(parseYaml(platformText)))) files[`dist/${path}`] = content;
 
-    const commit = (message: string, changes: Record<string, string | null>) => {
+    const commitFiles = (message: string, changes: Record<string, string | null>) => {
       for (const [path, content] of Object.entries(changes)) {
         const file = join(repo, path);
         if (content === null) rmSync(file, { force: true });
@@ -112,7 +123,7 @@ export async function startGitOps(opts: GitOpsOptions): Promise<GitOps> {
       git('commit', '--quiet', '--allow-empty', '-m', message);
       return git('rev-parse', 'HEAD');
     };
-    const first = commit('aerogrid platform and the first tenants', files);
+    const first = commitFiles('aerogrid platform and the first tenants', files);
     say(`Git repository ${repoURL}: platform.yaml, dist/ and ${Object.keys(opts.files).join(', ')} (${first.slice(0, 7)})`);
 
     argo = await startArgoCD(p.cp, { say });
@@ -122,15 +133,20 @@ export async function startGitOps(opts: GitOpsOptions): Promise<GitOps> {
     say('applied dist/argocd/argocd-cm.yaml (merged into argocd-cm) and dist/argocd/root.yaml; everything else comes from Git');
 
     const view = (app: string) => viewOf(argo!.application(app));
+    const refresh = (...apps: string[]) => {
+      for (const app of apps) must(p.cp.kubectl('annotate', 'applications.argoproj.io', app, '-n', ARGOCD_NAMESPACE, '--overwrite', 'argocd.argoproj.io/refresh=normal'));
+    };
     return {
       p,
       argo,
       repo,
       repoURL,
-      commit,
-      refresh(...apps) {
-        for (const app of apps) must(p.cp.kubectl('annotate', 'applications.argoproj.io', app, '-n', ARGOCD_NAMESPACE, '--overwrite', 'argocd.argoproj.io/refresh=normal'));
+      commit(application, message, changes) {
+        const sha = commitFiles(message, changes);
+        refresh(application);
+        return sha;
       },
+      refresh,
       view,
       async waitFor(app, health, { revision, sync = 'Synced', timeoutMs = 180_000 } = {}) {
         let last: AppView | undefined;
