@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
 import { call, compiledFunction, FunctionRunnerServiceClient, NODE_FLAGS, mtlsCredentials, ROOT, freePort } from '../scripts/lib/function.js';
+import { memoryOf } from '../scripts/lib/proc.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
 
@@ -64,7 +65,7 @@ async function start(name: string, argv: (address: string) => string[]): Promise
   }
 }
 
-const rssMiB = (t: Target) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${t.child.pid}/status`, 'utf8'))![1]) / 1024);
+const rssMiB = (t: Target) => Math.round(memoryOf(t.child.pid!).rss / 2 ** 20);
 
 interface Sample { p50: number; p99: number; rps: number; errors: number }
 

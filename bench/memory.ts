@@ -14,6 +14,7 @@ import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-o
 import { MAX_FILE_BYTES, MAX_TOTAL_BYTES } from '../src/api/app.js';
 import { NODE_FLAGS, mtlsCredentials, startFunction } from '../scripts/lib/function.js';
 import { ROOT } from '../scripts/lib/net.js';
+import { memoryOf } from '../scripts/lib/proc.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { appRequired, exampleApp, exampleTenant, request } from '../test/helpers/fixtures.js';
 
@@ -53,10 +54,10 @@ const ROWS: { name: string; calls: number; make: (i: number) => Buffer; severity
   },
 ];
 
+/** In MiB. */
 function rssOf(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  const { rss, hwm } = memoryOf(pid);
+  return { rss: rss / MiB, hwm: hwm / MiB };
 }
 
 async function row(r: (typeof ROWS)[number]) {

@@ -1,7 +1,7 @@
 // Tier T1 under abuse: 10,000 fuzzed and mutated requests against the real process over
 // mTLS. Each must get a well-formed response (rendered, or a FATAL result that says why),
 // the process must stay up, and its memory must not grow without bound.
-import { readFileSync } from 'node:fs';
+import { memoryOf } from '../scripts/lib/proc.js';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { makePki } from '../scripts/lib/pki.js';
 import { appRequired, exampleApp, exampleTenant, platformInput, request } from './helpers/fixtures.js';
@@ -25,10 +25,7 @@ afterAll(async () => {
   await fn?.stop();
 });
 
-function rssKiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
-  return Number(line.replace(/\D+/g, ''));
-}
+const rssKiB = (pid: number): number => memoryOf(pid).rss / 1024;
 
 function fuzzedRequest(rng: Random, i: number): RunFunctionRequest {
   const tenant = exampleTenant();

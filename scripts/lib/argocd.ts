@@ -18,6 +18,7 @@ import { toolPath, type ControlPlane } from './controlplane.js';
 import { waitUntil } from './crossplane.js';
 import { getObject, installCrds, must } from './install.js';
 import { freePort } from './net.js';
+import { memoryOf } from './proc.js';
 
 type Obj = Record<string, any>;
 
@@ -37,11 +38,10 @@ export interface ArgoCDOptions {
   say?: (msg: string) => void;
 }
 
-export function rssOf(pid: number | undefined): number {
-  if (!pid) return 0;
+/** Resident memory of a child in bytes; 0 once it has exited. */
+function rssOf(pid: number | undefined): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
+    return pid ? memoryOf(pid).rss : 0;
   } catch {
     return 0;
   }
