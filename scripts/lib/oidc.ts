@@ -52,7 +52,6 @@ export interface IdentityProviderOptions {
   redirectUris: string[];
 }
 
-
 function loginPage(uid: string, error?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · local identity provider</title>
 <style>body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;color:#1d2433}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b3261e}</style></head>
@@ -74,7 +73,6 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
     req.once('error', reject);
   });
 }
-
 
 export async function startIdentityProvider(opts: IdentityProviderOptions): Promise<IdentityProvider> {
   const users = opts.users ?? USERS;

@@ -107,7 +107,6 @@ const csp = (styleNonce?: string) => [
   "frame-ancestors 'none'",
 ].join('; ');
 
-
 export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole> {
   const log = opts.log ?? (() => {});
   const [host, portText] = (opts.address ?? '127.0.0.1:0').split(/:(?=\d+$)/);

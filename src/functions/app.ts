@@ -219,9 +219,9 @@ const DIGESTS = new Memo<string>(MEMO_SIZE, SHARES.appDigests);
 const COMPOSED_OVERHEAD = 64 << 10;
 const fileBytes = (spec: AppSpec) => spec.files.reduce((n, f) => n + f.path.length + f.content.length, 0);
 
-/** The objects an App composes, from its validated spec and the decisions renderApp made. */
 /**
- * As [key, object] pairs, not an object keyed by them: a build's keys differ from App to App
+ * The objects an App composes, from its validated spec and the decisions renderApp made. As
+ * [key, object] pairs, not an object keyed by them: a build's keys differ from App to App
  * (build-job-<digest>), and the memo would keep one V8 hidden class alive per App.
  */
 function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantContext, route: RouteContext, groups: string[], image: string | undefined, toBuild: Build | undefined): [string, KubeObject][] {
