@@ -66,7 +66,7 @@ test: typecheck check-generated unit
 ## script size in Chromium, with the README's screenshots, then Argo CD from root.yaml and from a
 ## Git commit to Healthy, against kubectl (writes bench/RESULTS.md, docs/console/).
 bench: deps
-	bash scripts/tools.sh ghz
+	bash scripts/tools.sh ghz function-go-templating
 	$(TSX) bench/function.ts
 	$(TSX) bench/memory.ts
 	bash scripts/tools.sh control-plane chromium

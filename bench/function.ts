@@ -16,6 +16,8 @@ import { call, compiledFunction, FunctionRunnerServiceClient, NODE_FLAGS, mtlsCr
 import { memoryOf } from '../scripts/lib/proc.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
+import { asGoTemplating, compareAnswers, GO_TEMPLATING_VERSION, startGoTemplating, TEMPLATE_FILE } from './peers/go-templating.js';
+import { APP_STATES, DIFFERENCES } from './peers/states.js';
 
 const REQUESTS = Number(process.argv[2] ?? 20000);
 /** Optional: a comma-separated subset of the cases, for a quick look (RESULTS.md wants all). */
@@ -141,6 +143,69 @@ for (const name of (Object.keys(CASES) as (keyof typeof CASES)[]).filter((n) => 
   }
   checks.push(`\`${name}\`: ${composed} composed resources${fatal ? ', FATAL' : ''}; the function counted ${(ROUNDS * REQUESTS * CONCURRENCY.length).toLocaleString('en')} ${expected.severity} results for as many calls`);
 }
+
+// The peer: function-go-templating with bench/peers/app.gotmpl, the same App rendered by a Go
+// template, loaded by the same ghz over the same mTLS, alternating with aerogrid. It serves a
+// few hundred calls a second, so its rows are shorter (PEER_REQUESTS a round, and aerogrid's
+// beside them as many); the cold variant sends each round variants no earlier round sent.
+type PeerRow = { case: string; c: number; aero: Sample; peer: Sample; rssAero: number; rssPeer: number };
+const peerRows: PeerRow[] = [];
+const PEER_REQUESTS = Math.min(REQUESTS, 2000);
+const PEER_CASES = (['app', 'app-cold'] as const).filter((n) => !ONLY || ONLY.includes(n));
+const peerDifferences = new Map<string, string[]>();
+let peerStates = 0;
+if (PEER_CASES.length > 0) {
+  const peer = await startGoTemplating(pki.serverDir, (argv) => pinned(1, argv));
+  children.push(peer.child);
+  const peerTarget: Target = { name: 'function-go-templating', child: peer.child, address: peer.address };
+  const peerClient = new FunctionRunnerServiceClient(peer.address, mtlsCredentials(pki.ca, pki.client));
+  // Object for object, in every state of the App: each difference must be one that DIFFERENCES explains.
+  for (const [state, make] of Object.entries(APP_STATES)) {
+    const { request } = make();
+    const [a, b] = await Promise.all([call(client, request), call(peerClient, asGoTemplating(request))]);
+    for (const d of compareAnswers(a, b)) {
+      const known = DIFFERENCES.find((x) => x.pattern.test(d));
+      if (!known) throw new Error(`peer, state "${state}": a difference that bench/peers/states.ts does not explain: ${d}`);
+      peerDifferences.set(known.why, [...(peerDifferences.get(known.why) ?? []), state]);
+    }
+    peerStates++;
+  }
+  const files = (name: (typeof PEER_CASES)[number], round: number, peerSide: boolean) => {
+    const bin = join(work, `peer-${name}-${round}-${peerSide ? 'gt' : 'aero'}.bin`);
+    const make = (i: number) => (peerSide ? asGoTemplating(CASES[name](i)) : CASES[name](i));
+    const w = new BinaryWriter();
+    const n = name === 'app-cold' ? PEER_REQUESTS : 1;
+    for (let i = 0; i < n; i++) w.bytes(RunFunctionRequest.encode(make(round * PEER_REQUESTS + i)).finish());
+    writeFileSync(bin, w.finish());
+    return bin;
+  };
+  for (const name of PEER_CASES) {
+    // Rounds 0..: warm-up, then ROUNDS per concurrency, each with variants of its own when cold.
+    let round = 0;
+    // What the peer answers this case: the App's objects, and no FATAL (ghz does not decode).
+    for (const i of name === 'app-cold' ? [0, 1, 4999] : [0]) {
+      const rsp = await call(peerClient, asGoTemplating(CASES[name](i)));
+      const composed = Object.keys(rsp.desired?.resources ?? {}).length;
+      if (rsp.results.length > 0 || composed !== EXPECTED[name].resources) throw new Error(`peer, case ${name}: ${composed} resources, results ${JSON.stringify(rsp.results)}`);
+    }
+    ghz(aerogrid, files(name, round, false), 8, PEER_REQUESTS);
+    ghz(peerTarget, files(name, round++, true), 8, PEER_REQUESTS);
+    for (const c of CONCURRENCY) {
+      const a: Sample[] = [];
+      const p: Sample[] = [];
+      for (let r = 0; r < ROUNDS; r++, round++) {
+        const [aeroBin, peerBin] = [files(name, round, false), files(name, round, true)];
+        const order = r % 2 === 0 ? [[aerogrid, aeroBin, a], [peerTarget, peerBin, p]] as const : [[peerTarget, peerBin, p], [aerogrid, aeroBin, a]] as const;
+        for (const [t, bin, out] of order) out.push(ghz(t, bin, c, PEER_REQUESTS));
+      }
+      const row = { case: name, c, aero: summary(a), peer: summary(p), rssAero: rssMiB(aerogrid), rssPeer: rssMiB(peerTarget) };
+      if (row.aero.errors + row.peer.errors > 0) throw new Error(`peer, case ${name} c=${c}: ${row.peer.errors} go-templating and ${row.aero.errors} aerogrid calls failed`);
+      peerRows.push(row);
+      console.log(`${name.padEnd(8)} c=${String(c).padEnd(3)} go-templating ${row.peer.rps.toFixed(0)} rps p99 ${(row.peer.p99 / 1000).toFixed(2)} ms | aerogrid ${row.aero.rps.toFixed(0)} rps p99 ${(row.aero.p99 / 1000).toFixed(2)} ms | aerogrid ÷ go-templating ${(row.aero.rps / row.peer.rps).toFixed(1)}×`);
+    }
+  }
+  peerClient.close();
+}
 client.close();
 if (ONLY) process.exit(0);
 
@@ -175,6 +240,30 @@ Generated by \`make bench\` (\`tsx bench/function.ts ${REQUESTS}\`); do not edit
 | case | concurrency | baseline rps | baseline p50 | baseline p99 | aerogrid rps | aerogrid p50 | aerogrid p99 | ratio | RSS |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows.map(row).join('\n')}
+
+## Against function-go-templating
+
+The same App rendered by function-go-templating ${GO_TEMPLATING_VERSION} (built from source by \`scripts/tools.sh\`) with
+[\`${TEMPLATE_FILE}\`](peers/app.gotmpl), a Go template written to compose what aerogrid composes. Both
+run as their own processes, pinned to core 1, over the same mTLS, loaded by the same ghz, in this run, alternating;
+${PEER_REQUESTS.toLocaleString('en')} calls a round, ${ROUNDS} rounds, medians. The requests are the same but for the function input (the
+template, inline, as a Composition step gives it). \`app-cold\` sends each round variants no earlier round sent.
+
+| case | concurrency | go-templating rps | go-templating p50 | go-templating p99 | aerogrid rps | aerogrid p50 | aerogrid p99 | aerogrid ÷ go-templating | RSS (go-templating / aerogrid) |
+|---|---|---|---|---|---|---|---|---|---|
+${peerRows.map((r) => `| ${r.case} | ${r.c} | ${r.peer.rps.toFixed(0)} | ${ms(r.peer.p50)} | ${ms(r.peer.p99)} | ${r.aero.rps.toFixed(0)} | ${ms(r.aero.p50)} | ${ms(r.aero.p99)} | **${(r.aero.rps / r.peer.rps).toFixed(1)}×** | ${r.rssPeer} / ${r.rssAero} |`).join('\n')}
+
+- **Why go-templating is flat** (warm and cold alike): for every call it parses the whole template
+  (\`GetNewTemplateWithFunctionMaps(...).Parse\` in fn.go), converts the request to a map through
+  protojson and encoding/json (\`convertToMap\`), executes the template into YAML text and decodes that
+  YAML back into objects, whether or not anything changed. aerogrid decodes the request itself,
+  validates and composes once per distinct input (memos bounded by bytes) and writes the response from
+  encoded pieces; its cold rows (nothing reused) show what a change costs it.
+- **Object for object**: in each of the ${peerStates} states of an App in bench/peers/states.ts (first push, build
+  pending, running, failed, complete, serving, a public App), the answers were compared composed resource by
+  composed resource, with readiness, the XR's status and the conditions (test/peers.test.ts checks the same).
+  Every difference found:
+${[...peerDifferences].map(([why, states]) => `  - ${why} (${[...new Set(states)].join('; ')})`).join('\n') || '  - none'}
 
 ## Targets
 

@@ -5,7 +5,7 @@
 #   scripts/tools.sh [all|control-plane]                  build what is missing (control-plane: what make demo needs)
 #   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
-#   scripts/tools.sh function-go-templating               the peer function for make bench (issue 20)
+#   scripts/tools.sh function-go-templating               the peer function: make bench and test/peers.test.ts
 #   scripts/tools.sh path TOOL                            print the cached binary's path
 #   scripts/tools.sh crossplane | crossplane-cli          Crossplane core and the `crossplane` CLI
 #   scripts/tools.sh crossplane-src                       the unpacked Crossplane sources (prints their folder)
@@ -368,7 +368,7 @@ one() {
     crossplane-src) crossplane_src ;;
     registry) install_registry ;;
     control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; build_argocd ;;
+    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; build_argocd; build_go_templating ;;
     *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|path TOOL]" ;;
   esac
 }
