@@ -86,11 +86,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     '--initial-cluster', `default=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level', 'warn',
   ]);
   await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30000, () => logs);
+  // A /16 of Service IPs: every App composes a ClusterIP Service, and the /24 this had at first
+  // ran out at 253 of the scale run's 1,000 Apps ("failed to allocate a serviceIP: range is full").
   run(toolPath('kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
     '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
-    '--service-cluster-ip-range=10.96.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
+    '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
     ...((await opts.beforeApiserver?.(dir)) ?? []),
   ]);
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1

@@ -20,7 +20,7 @@ import type { ControlPlane } from './controlplane.js';
 import { toolPath } from './controlplane.js';
 import { getObject, installCrds, must } from './install.js';
 import { ROOT, freePort } from './net.js';
-import { FunctionRuntime } from './runtime.js';
+import { FunctionRuntime, type RuntimeOptions } from './runtime.js';
 
 type Obj = Record<string, any>;
 
@@ -34,6 +34,8 @@ export interface Crossplane {
   registry: string;
   runtime: FunctionRuntime;
   metricsPort: number;
+  /** The client certificate core dials functions with (tls.crt, tls.key, ca.crt). */
+  clientCertsDir: string;
   logs(): string;
   /** Builds and pushes dist/function and dist/configuration (and the legacy flavour) at this version. */
   publish(version: string): void;
@@ -49,6 +51,8 @@ export interface CrossplaneOptions {
   say?: (msg: string) => void;
   /** Extra flags for `crossplane core start`. */
   coreFlags?: string[];
+  /** How the function runtime runs the function (compiled, replicas). */
+  runtime?: Omit<RuntimeOptions, 'say'>;
 }
 
 export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
@@ -113,7 +117,7 @@ http: { addr: 127.0.0.1:${registryPort} }
   await waitUntil(`the registry on ${registry}`, async () => (await fetch(`http://${registry}/v2/`).catch(() => undefined))?.ok, 30_000, () => logs.slice(-3000));
   say(`Crossplane ${version} core started (External function runtime, webhooks off); registry on ${registry}`);
 
-  const runtime = new FunctionRuntime(cp, { say });
+  const runtime = new FunctionRuntime(cp, { say, ...opts.runtime });
   runtime.start();
 
   // Istio's CRDs: the cluster's, installed before aerogrid as Istio would be.
@@ -141,6 +145,7 @@ http: { addr: 127.0.0.1:${registryPort} }
     registry,
     runtime,
     metricsPort,
+    clientCertsDir: clientDir,
     logs: () => logs,
     publish(pkgVersion: string) {
       // Each published version carries its version in its metadata, so that two versions are two

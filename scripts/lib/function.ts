@@ -47,12 +47,13 @@ export interface FunctionProcess {
 
 /**
  * Starts the function and resolves once it logs that it is serving (or rejects with its output);
- * `image`: the compiled JavaScript, as the function's image runs it (compiledFunction).
+ * `image`: the compiled JavaScript, as the function's image runs it (compiledFunction); `host`:
+ * the loopback address to listen on (replicas of one function each take their own, 127.0.0.N).
  */
-export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {}, grpcPort?: number, { image = false } = {}): Promise<FunctionProcess> {
+export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {}, grpcPort?: number, { image = false, host = '127.0.0.1' } = {}): Promise<FunctionProcess> {
   const port = grpcPort ?? (await freePort());
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [...NODE_FLAGS, image ? compiledFunction() : BIN, '--address', `127.0.0.1:${port}`, '--metrics-address', `127.0.0.1:${metricsPort}`, ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, image ? compiledFunction() : BIN, '--address', `${host}:${port}`, '--metrics-address', `127.0.0.1:${metricsPort}`, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,7 +76,7 @@ export async function startFunction(args: string[], env: NodeJS.ProcessEnv = {},
   });
   return {
     child,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     metricsPort,
     logs: () => out,
     exited,

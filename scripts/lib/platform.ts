@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
-import { startCrossplane, waitUntil, type Crossplane } from './crossplane.js';
+import { startCrossplane, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
 import { SimulatedKubelet, type KubeletOptions } from './kubelet.js';
 import { ROOT } from './net.js';
@@ -42,6 +42,8 @@ export interface PlatformOptions {
   say?: (msg: string) => void;
   kubelet?: KubeletOptions;
   coreFlags?: string[];
+  /** How the function runtime runs the function (compiled, replicas). */
+  runtime?: CrossplaneOptions['runtime'];
   /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
   legacy?: boolean;
   /**
@@ -97,7 +99,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   let xp: Crossplane | undefined;
   try {
     await opts.beforeInstall?.(cp);
-    xp = await startCrossplane(cp, { say, coreFlags: opts.coreFlags ?? CORE_FLAGS });
+    xp = await startCrossplane(cp, { say, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
     xp.publish(PACKAGE_VERSION);
     if (!opts.publishOnly) {
       await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });

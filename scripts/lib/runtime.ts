@@ -12,8 +12,16 @@
 //   - writes the revision's status, and keeps it written;
 // and stops the process of a revision that is no longer active. It runs the function from this
 // checkout: the package's image would hold the same sources (dist/function/Dockerfile).
+//
+// With `replicas` above one it plays the Deployment's several Pods behind the headless Service
+// that core's runtime makes (runtime_function.go): replica i listens on 127.0.0.<i+2>, all on one
+// port, and a small DNS server on 127.0.0.1 answers the Service's name with all of their
+// addresses. The endpoint names that server (`dns://127.0.0.1:<port>/<service>.crossplane-system:<port>`),
+// so that core's gRPC client, whose service config asks for round_robin (function_runner.go),
+// resolves several addresses and spreads its calls across them, as it does in a cluster.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dns2 from 'dns2';
 import type { ControlPlane } from './controlplane.js';
 import { startFunction, type FunctionProcess } from './function.js';
 import { freePort } from './net.js';
@@ -24,13 +32,24 @@ const NAMESPACE = 'crossplane-system';
 
 interface Served {
   revision: string;
+  service: string;
   secretName: string;
   port: number;
   certsDir: string;
-  process?: FunctionProcess;
-  starting?: Promise<void>;
-  /** Times started: the runtime starts it again when it dies, as a kubelet restarts a container. */
+  /** One process per replica, undefined while it is down. */
+  processes: (FunctionProcess | undefined)[];
+  starting: (Promise<void> | undefined)[];
+  /** Times started: the runtime starts a replica again when it dies, as a kubelet restarts a container. */
   restarts: number;
+}
+
+export interface RuntimeOptions {
+  say?: (msg: string) => void;
+  args?: string[];
+  /** Run the compiled JavaScript, as the function's image does (startFunction's `image`). */
+  image?: boolean;
+  /** Function processes per revision, behind one DNS name (see above). Default 1. */
+  replicas?: number;
 }
 
 export class FunctionRuntime {
@@ -38,8 +57,18 @@ export class FunctionRuntime {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private loop?: Promise<void>;
+  private dns?: { port: number; close: () => void };
+  private readonly endpoints = new Map<string, string>();
 
-  constructor(private readonly cp: ControlPlane, private readonly opts: { say?: (msg: string) => void; args?: string[] } = {}) {}
+  private readonly opts: RuntimeOptions;
+
+  constructor(private readonly cp: ControlPlane, opts: RuntimeOptions = {}) {
+    this.opts = { ...opts };
+  }
+
+  private get replicas(): number {
+    return this.opts.replicas ?? 1;
+  }
 
   start(): void {
     const tick = async () => {
@@ -51,23 +80,78 @@ export class FunctionRuntime {
     void tick();
   }
 
-  /** The function process serving the active revision, once there is one. */
+  /** The function process serving the active revision (its first replica), once there is one. */
   active(): FunctionProcess | undefined {
-    return [...this.served.values()].find((s) => s.process)?.process;
+    return this.replicaProcesses()[0];
   }
 
-  /** Every function process this runtime started, by revision. */
+  /** Every running replica of the active revision. */
+  replicaProcesses(): FunctionProcess[] {
+    return [...this.served.values()].flatMap((s) => s.processes.filter((p): p is FunctionProcess => !!p));
+  }
+
+  /** Every function process this runtime started, by revision (its first replica). */
   processes(): Record<string, FunctionProcess | undefined> {
-    return Object.fromEntries([...this.served].map(([name, s]) => [name, s.process]));
+    return Object.fromEntries([...this.served].map(([name, s]) => [name, s.processes[0]]));
   }
 
-  /** Kills the active revision's process (as a crash would); the runtime starts it again. */
+  /** Kills the active revision's processes, every replica (as a crash would); the runtime starts them again. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const s = [...this.served.values()].find((x) => x.process);
-    if (!s?.process) throw new Error('no function process to kill');
-    const p = s.process;
-    s.process = undefined;
-    await p.stop(signal);
+    const s = [...this.served.values()].find((x) => x.processes.some(Boolean));
+    if (!s) throw new Error('no function process to kill');
+    const running = s.processes.filter((p): p is FunctionProcess => !!p);
+    s.processes = s.processes.map(() => undefined);
+    await Promise.all(running.map((p) => p.stop(signal)));
+  }
+
+  /**
+   * Runs `n` replicas from now on: the running ones stop, `n` start on their addresses, and the
+   * revision's endpoint moves to match (core then dials the new target).
+   */
+  async setReplicas(n: number): Promise<void> {
+    await this.loop;
+    const running = [...this.served.values()].flatMap((s) => {
+      const ps = s.processes.filter((p): p is FunctionProcess => !!p);
+      s.processes = [];
+      return ps;
+    });
+    this.opts.replicas = n;
+    await Promise.all(running.map((p) => p.stop()));
+  }
+
+  /** The endpoint written into the active revision's status (what core dials). */
+  endpoint(): string {
+    const s = [...this.served.values()][0];
+    if (!s) throw new Error('no function revision is served');
+    return this.endpoints.get(s.revision) ?? '';
+  }
+
+  /** 127.0.0.1 for a single replica; 127.0.0.<i+2> for replica i of several. */
+  private host(i: number): string {
+    return this.replicas === 1 ? '127.0.0.1' : `127.0.0.${i + 2}`;
+  }
+
+  /** The DNS server that answers a Service's name with every replica's address (started once). */
+  private async dnsServer(): Promise<number> {
+    if (this.dns) return this.dns.port;
+    const port = await freePort();
+    const { Packet } = dns2;
+    const server = dns2.createServer({
+      udp: true,
+      handle: (request, send) => {
+        const response = Packet.createResponseFromRequest(request);
+        const [q] = request.questions;
+        const s = [...this.served.values()].find((x) => q && `${x.service}.${NAMESPACE}` === q.name.replace(/\.$/, ''));
+        // A records for a Service it serves; nothing else (AAAA, the TXT of gRPC's service config) has an answer.
+        if (s && q.type === Packet.TYPE.A) {
+          for (let i = 0; i < this.replicas; i++) response.answers.push(Packet.createResourceFromQuestion(q, { ttl: 5, address: this.host(i) }));
+        }
+        send(response);
+      },
+    });
+    await server.listen({ udp: { port, address: '127.0.0.1' } });
+    this.dns = { port, close: () => void server.close() };
+    return port;
   }
 
   private async reconcile(): Promise<void> {
@@ -83,10 +167,12 @@ export class FunctionRuntime {
         continue;
       }
       const serving = s ?? (await this.prepare(rev));
-      if (!serving.process && !serving.starting) {
-        serving.starting = this.run(serving).finally(() => (serving.starting = undefined));
+      for (let i = 0; i < this.replicas; i++) {
+        if (!serving.processes[i] && !serving.starting[i]) {
+          serving.starting[i] = this.run(serving, i).finally(() => (serving.starting[i] = undefined));
+        }
       }
-      await serving.starting;
+      await Promise.all(serving.starting);
       await this.writeStatus(rev, serving);
     }
     for (const [name, s] of this.served) {
@@ -115,24 +201,26 @@ export class FunctionRuntime {
       data: Object.fromEntries(Object.entries(files).map(([f, d]) => [f, d.toString('base64')])),
     };
     await this.cp.kubectlAsync('apply', '--server-side', '--field-manager', 'aerogrid-function-runtime', '-f', writeTemp(dir, 'secret.json', secret));
-    const s: Served = { revision: name, secretName, port: await freePort(), certsDir, restarts: 0 };
+    const s: Served = { revision: name, service, secretName, port: await freePort(), certsDir, processes: [], starting: [], restarts: 0 };
     this.served.set(name, s);
     return s;
   }
 
-  private async run(s: Served): Promise<void> {
+  private async run(s: Served, i: number): Promise<void> {
     if (this.stopped) return;
-    const restarted = s.restarts++ > 0;
-    s.process = await startFunction(['--tls-certs-dir', s.certsDir, ...(this.opts.args ?? [])], {}, s.port);
-    this.opts.say?.(`function runtime: ${restarted ? 're' : ''}started the function for FunctionRevision ${s.revision} on 127.0.0.1:${s.port} (mTLS, certificate from Crossplane's CA)`);
-    const p = s.process;
+    const restarted = s.restarts++ >= this.replicas;
+    const p = await startFunction(['--tls-certs-dir', s.certsDir, ...(this.opts.args ?? [])], {}, s.port, { image: this.opts.image, host: this.host(i) });
+    s.processes[i] = p;
+    const which = this.replicas === 1 ? 'the function' : `replica ${i + 1} of ${this.replicas} of the function`;
+    this.opts.say?.(`function runtime: ${restarted ? 're' : ''}started ${which} for FunctionRevision ${s.revision} on ${p.address} (mTLS, certificate from Crossplane's CA)`);
     void p.exited.then(() => {
-      if (s.process === p) s.process = undefined; // crashed: the next pass starts it again
+      if (s.processes[i] === p) s.processes[i] = undefined; // crashed: the next pass starts it again
     });
   }
 
   private async writeStatus(rev: Obj, s: Served): Promise<void> {
-    const endpoint = `dns:///127.0.0.1:${s.port}`;
+    const endpoint = this.replicas === 1 ? `dns:///127.0.0.1:${s.port}` : `dns://127.0.0.1:${await this.dnsServer()}/${s.service}.${NAMESPACE}:${s.port}`;
+    this.endpoints.set(s.revision, endpoint);
     const healthy = (rev.status?.conditions ?? []).some((c: Obj) => c.type === 'RuntimeHealthy' && c.status === 'True');
     // Core waits for this name before it installs the package's CRDs (it would inject the
     // certificate as a conversion webhook's CA bundle): "waiting for package runtime controller
@@ -148,10 +236,11 @@ export class FunctionRuntime {
 
   private async retire(name: string, s: Served): Promise<void> {
     this.served.delete(name);
-    await s.starting;
-    if (s.process) {
+    await Promise.all(s.starting);
+    const running = s.processes.filter((p): p is FunctionProcess => !!p);
+    if (running.length > 0) {
       this.opts.say?.(`function runtime: FunctionRevision ${name} is no longer active; stopping its function`);
-      await s.process.stop();
+      await Promise.all(running.map((p) => p.stop()));
     }
   }
 
@@ -160,6 +249,7 @@ export class FunctionRuntime {
     clearTimeout(this.timer);
     await this.loop;
     for (const [name, s] of this.served) await this.retire(name, s);
+    this.dns?.close();
   }
 }
 
