@@ -5,7 +5,7 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench demo gitops-demo up down function clean
+.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench scale demo gitops-demo up down function clean
 
 all: build
 
@@ -26,7 +26,7 @@ node-version:
 	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
 ## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core
-## and CLI and Argo CD, install Debian's docker-registry, lua5.1, zsh, fish, chromium, redis-server
+## and CLI, Argo CD and function-go-templating (the peer), install Debian's docker-registry, lua5.1, zsh, fish, chromium, redis-server
 ## and git (cached in ~/.cache/aerogrid, keyed by version).
 tools:
 	bash scripts/tools.sh all
@@ -61,8 +61,8 @@ unit: deps tools
 ## test: every tier that runs on this machine.
 test: typecheck check-generated unit
 
-## bench: RunFunction throughput and latency against the SDK baseline, loaded by ghz, then the
-## function's peak memory under distinct inputs, then the console's Save-to-phase-change time and
+## bench: RunFunction throughput and latency against the SDK baseline and against the peer,
+## function-go-templating with bench/peers/app.gotmpl, loaded by ghz, then the function's peak memory under distinct inputs, then the console's Save-to-phase-change time and
 ## script size in Chromium, with the README's screenshots, then Argo CD from root.yaml and from a
 ## Git commit to Healthy, against kubectl (writes bench/RESULTS.md, docs/console/).
 bench: deps
@@ -73,6 +73,14 @@ bench: deps
 	$(TSX) bench/console.ts
 	bash scripts/tools.sh argocd
 	$(TSX) bench/gitops.ts
+
+## scale: 50 Tenants and 1,000 Apps on the real control plane (Crossplane core reconciling, the
+## simulated kubelet building and rolling out), 10 minutes of steady state, bursts of 100 edits
+## (one with the function killed, one with two function replicas); about 30 minutes. Writes
+## bench/RESULTS.md (scale) and bench/scale-*.png.
+scale: deps
+	bash scripts/tools.sh control-plane ghz
+	$(TSX) bench/scale.ts
 
 ## gitops-demo: Argo CD syncs aerogrid from a local Git repository onto real Crossplane, from
 ## root.yaml to a Healthy App, then a commit to the new build serving (KEEP=1 leaves it running).

@@ -21,6 +21,7 @@
 // resolves several addresses and spreads its calls across them, as it does in a cluster.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import dns2 from 'dns2';
 import type { ControlPlane } from './controlplane.js';
 import { startFunction, type FunctionProcess } from './function.js';
@@ -59,6 +60,16 @@ export class FunctionRuntime {
   private loop?: Promise<void>;
   private dns?: { port: number; close: () => void };
   private readonly endpoints = new Map<string, string>();
+  private api?: CustomObjectsApi;
+
+  private revisions(): CustomObjectsApi {
+    if (!this.api) {
+      const kc = new KubeConfig();
+      kc.loadFromFile(this.cp.kubeconfig);
+      this.api = kc.makeApiClient(CustomObjectsApi);
+    }
+    return this.api;
+  }
 
   private readonly opts: RuntimeOptions;
 
@@ -155,9 +166,11 @@ export class FunctionRuntime {
   }
 
   private async reconcile(): Promise<void> {
-    const r = await this.cp.kubectlAsync('get', 'functionrevisions', '-o', 'json');
-    if (r.status !== 0) return;
-    const revisions: Obj[] = JSON.parse(r.stdout).items;
+    // In process, not through kubectl: a kubectl process four times a second cost 40% of a core
+    // in the scale run, more than the function it runs.
+    const list = await this.revisions().listClusterCustomObject({ group: 'pkg.crossplane.io', version: 'v1', plural: 'functionrevisions' }).catch(() => undefined);
+    if (!list) return;
+    const revisions: Obj[] = (list as { items: Obj[] }).items;
     for (const rev of revisions) {
       const name: string = rev.metadata.name;
       const active = rev.spec.desiredState === 'Active';
