@@ -6,7 +6,7 @@
 // @grpc/grpc-js on the client side, the client's own decoding of the responses was the
 // bottleneck, and the baseline's p99 at concurrency 8 was already 18 ms. Each server is
 // pinned to one core and ghz to the other, so neither steals the other's CPU.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { call, compiledFunction, FunctionRunnerServiceClient, NODE_FLAGS, mtlsCr
 import { memoryOf } from '../scripts/lib/proc.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
+import { GHZ, RUN_FUNCTION, writeGhzProto } from './ghz.js';
 import { asGoTemplating, compareAnswers, GO_TEMPLATING_VERSION, startGoTemplating, TEMPLATE_FILE } from './peers/go-templating.js';
 import { APP_STATES, DIFFERENCES } from './peers/states.js';
 
@@ -26,22 +27,11 @@ const CONCURRENCY = [1, 8, 32];
 const ROUNDS = 5;
 const WARMUP = 2000;
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const GHZ = execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', 'ghz'], { encoding: 'utf8' }).trim();
-const SERVICE = 'apiextensions.fn.proto.v1.FunctionRunnerService';
-
-// ghz needs the method's message types. Declared empty, every field of the request and the
-// response is an unknown field to ghz: the request bytes are sent as they are, and the
-// response is received whole but not decoded, so ghz spends no time on the Structs. That
-// the servers answered every request fully is checked below with their own metrics, and
-// each case's response is decoded once with the SDK's generated client before the load.
+// ghz is given the method with empty message types (bench/ghz.ts). That the servers answered
+// every request fully is checked below with their own metrics, and each case's response is
+// decoded once with the SDK's generated client before the load.
 const work = mkdtempSync(join(tmpdir(), 'aerogrid-bench-'));
-const PROTO = join(work, 'fn.proto');
-writeFileSync(PROTO, `syntax = "proto3";
-package apiextensions.fn.proto.v1;
-message RunFunctionRequest {}
-message RunFunctionResponse {}
-service FunctionRunnerService { rpc RunFunction(RunFunctionRequest) returns (RunFunctionResponse); }
-`);
+const PROTO = writeGhzProto(work);
 
 /** Core 1 for the servers, core 0 for the load; without taskset or a second core, no pinning. */
 const PIN = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -74,7 +64,7 @@ interface Sample { p50: number; p99: number; rps: number; errors: number }
 /** `free`: ghz as a user would run it by hand, on any core with GOMAXPROCS at its default. */
 function ghz(t: Target, bin: string, concurrency: number, total: number, { free = false } = {}): Sample {
   const place = (a: string[]) => (free ? a : pinned(0, a));
-  const argv = place([GHZ, '--proto', PROTO, '--call', `${SERVICE}/RunFunction`, '--binary-file', bin,
+  const argv = place([GHZ, '--proto', PROTO, '--call', RUN_FUNCTION, '--binary-file', bin,
     '--cacert', join(pki.dir, 'ca.crt'), '--cert', join(pki.dir, 'client.crt'), '--key', join(pki.dir, 'client.key'), '--cname', 'localhost',
     '--connections', '1', '-c', String(concurrency), '-n', String(total), '-O', 'json', t.address]);
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20, env: free ? process.env : { ...process.env, GOMAXPROCS: '1' } });

@@ -31,6 +31,7 @@ import { exampleApp, exampleTenant } from '../test/helpers/fixtures.js';
 import { linePlot } from './plot.js';
 import { writeSection } from './section.js';
 import { CASES } from './requests.js';
+import { GHZ, RUN_FUNCTION, writeGhzProto } from './ghz.js';
 
 type Obj = Record<string, any>;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -303,17 +304,15 @@ await sampler;
 
 // What one and two replicas serve, measured directly: ghz through the same DNS name with round_robin, the warm App.
 const run = async (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }));
-const ghzBin = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', 'ghz'], { encoding: 'utf8' }).stdout.trim();
 const requestFile = join(work, 'app.bin');
 const w = new BinaryWriter();
 w.bytes(RunFunctionRequest.encode(CASES.app()).finish());
 writeFileSync(requestFile, w.finish());
-const proto = join(work, 'fn.proto');
-writeFileSync(proto, 'syntax = "proto3";\npackage apiextensions.fn.proto.v1;\nmessage RunFunctionRequest {}\nmessage RunFunctionResponse {}\nservice FunctionRunnerService { rpc RunFunction(RunFunctionRequest) returns (RunFunctionResponse); }\n');
+const proto = writeGhzProto(work);
 const clientDir = p.xp.clientCertsDir;
 // Asynchronously: the DNS server that answers the endpoint's name runs in this process.
 async function ghzRps(): Promise<{ rps: number; p99: number }> {
-  const r = await run(ghzBin, ['--proto', proto, '--call', 'apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction', '--binary-file', requestFile,
+  const r = await run(GHZ, ['--proto', proto, '--call', RUN_FUNCTION, '--binary-file', requestFile,
     '--cacert', join(clientDir, 'ca.crt'), '--cert', join(clientDir, 'tls.crt'), '--key', join(clientDir, 'tls.key'),
     '--lb-strategy', 'round_robin', '-c', '16', '--connections', '2', '-n', '20000', '-O', 'json', p.xp.runtime.endpoint()]);
   if (!r.stdout) throw new Error(`ghz: ${r.stderr}`);
