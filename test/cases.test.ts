@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { Severity, Ready, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { AppSpec } from '../src/api/app.js';
 import { buildNames, sourceDigest } from '../src/functions/build.js';
+import { tenantRequirement } from '../src/functions/app.js';
 import { runFunction } from '../src/functions/fn.js';
 import { ROOT, exampleApp, exampleTenant, platformInput, readYaml, request, tenantNamespace } from './helpers/fixtures.js';
 
@@ -145,8 +146,9 @@ describe('App cases', () => {
 
     const ns = tenantNamespace('acme-dev', 'acme');
     if (c.namespace) ns.metadata!.labels = c.namespace.labels;
-    const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], tenant: [tenant] };
-    const composite = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
+    const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], [tenantRequirement('acme')]: [tenant] };
+    const composite: Obj = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
+    if (c.appNamespace) composite.metadata = { ...composite.metadata, namespace: c.appNamespace };
     // Observed objects as Crossplane hands them over: a build's Job under that build's own key.
     const buildKey = (o: Obj) => `build-job-${o.metadata.name.slice(o.metadata.name.lastIndexOf('-build-') + '-build-'.length)}`;
     const observed = Object.fromEntries(Object.entries<Obj>(subst(c.observed ?? {})).map(([k, o]) => [k === 'job' ? buildKey(o) : k, o]));
@@ -198,6 +200,7 @@ describe('App cases', () => {
     }
     if (e.allowedGroups) expect(rules[0].when[0].values).toEqual(e.allowedGroups);
     if (e.requirements) expect(Object.keys(rsp.requirements!.resources)).toEqual(e.requirements);
+    if (e.ttl) expect(Number(rsp.meta?.ttl?.seconds)).toBe(e.ttl);
     if (e.warning) expect(rsp.results.some((r) => r.severity === Severity.SEVERITY_WARNING)).toBe(true);
     if (e.envFromSecrets) expect(container.envFrom.map((x: Obj) => x.secretRef.name)).toEqual(e.envFromSecrets);
     if ('replicas' in e) expect(resources.deployment.spec.replicas).toBe(e.replicas ?? undefined);

@@ -4,6 +4,7 @@
 import { memoryOf } from '../scripts/lib/proc.js';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { makePki } from '../scripts/lib/pki.js';
+import { tenantRequirement } from '../src/functions/app.js';
 import { appRequired, exampleApp, exampleTenant, platformInput, request } from './helpers/fixtures.js';
 import { Random, mutate } from './helpers/random.js';
 import { FunctionRunnerServiceClient, call, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';
@@ -35,7 +36,7 @@ function fuzzedRequest(rng: Random, i: number): RunFunctionRequest {
     case 0: return request({ composite: rng.value(4), tag });
     case 1: return request({ composite: mutate(rng, tenant), tag });
     case 2: return request({ composite: mutate(rng, app), required: appRequired(app, tenant), tag });
-    case 3: return request({ composite: app, required: { ...appRequired(app, tenant), tenant: [mutate(rng, tenant)] }, tag });
+    case 3: return request({ composite: app, required: { ...appRequired(app, tenant), [tenantRequirement(tenant.metadata!.name!)]: [mutate(rng, tenant)] }, tag });
     case 4: return request({ composite: tenant, input: mutate(rng, platformInput()) as Record<string, unknown>, tag });
     case 5: return request({ composite: { ...app, kind: rng.pick(['Tenant', 'XApp', 'Database', '', 'app']) }, required: appRequired(app, tenant), tag });
     default: return request({ composite: app, observed: { deployment: mutate(rng, { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'app', image: 'x' }] } } }, status: { conditions: [] } }) as object, job: rng.value(3) as object }, required: appRequired(app, tenant), tag });

@@ -37,10 +37,10 @@ const write = (name: string, objects: unknown[]) => {
 };
 
 /** `crossplane composition render` of an XR; returns the XR (with -x, whole) and the composed objects by their composition-resource-name. */
-function render(xr: Obj, api: 'tenants' | 'apps', opts: { observed?: Obj[]; required?: Obj[] } = {}): { xr: Obj; composed: Record<string, Obj>; results: Obj[] } {
+function render(xr: Obj, api: 'tenants' | 'apps', opts: { observed?: Obj[]; required?: Obj[]; target?: FunctionProcess } = {}): { xr: Obj; composed: Record<string, Obj>; results: Obj[] } {
   const args = ['composition', 'render', write('xr.yaml', [xr]), `${ROOT}/dist/configuration/apis/${api}/composition.yaml`, `${ROOT}/examples/functions.yaml`,
     '--xrd', `${ROOT}/dist/configuration/apis/${api}/definition.yaml`, '--crossplane-binary', core, '-x', '-r',
-    '-a', `render.crossplane.io/runtime-development-target=${fn.address}`];
+    '-a', `render.crossplane.io/runtime-development-target=${(opts.target ?? fn).address}`];
   if (opts.observed?.length) args.push('--observed-resources', write('observed.yaml', opts.observed));
   if (opts.required?.length) args.push('--required-resources', write('required.yaml', opts.required));
   const r = spawnSync(cli, args, { encoding: 'utf8', timeout: 60_000 });
@@ -143,6 +143,57 @@ describe('an App\'s life cycle, played as observed resources through crossplane 
     expect(step.xr.status.message).toMatch(/build of sha256:[0-9a-f]+… failed: .*backoff limit/);
     expect(step.composed.deployment.spec.template.spec.containers[0].image).toBe(servedImage);
     expect(step.results.some((r) => r.severity === 'Warning' && /still serving/.test(r.message))).toBe(true);
+  });
+});
+
+describe('how many calls Crossplane makes to render an App (its engine fetches required resources between them)', () => {
+  // Crossplane calls again while the requirements a call returns differ from the last call's.
+  // Counted by the function's own metric, on a process of its own so that no other test's App
+  // left a tenant hint behind.
+  let own: FunctionProcess;
+  beforeAll(async () => {
+    own = await startFunction(['--insecure']);
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+  const appCalls = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${own.metricsPort}/metrics`)).text();
+    return [...text.matchAll(/^aerogrid_function_requests_total\{kind="App",[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  const renderCounted = async (xr: Obj, required: Obj[]) => {
+    const before = await appCalls();
+    let out: ReturnType<typeof render> | undefined;
+    let error: string | undefined;
+    try {
+      out = render(xr, 'apps', { required, target: own });
+    } catch (err) {
+      error = String(err);
+    }
+    return { out, error, calls: (await appCalls()) - before };
+  };
+  const inNamespace = (ns: string) => ({ ...(exampleApp() as Obj), metadata: { name: 'hello', namespace: ns } });
+  const namespace = (name: string, tenant: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'platform.aerogrid.io/tenant': tenant } } });
+
+  test('three calls in a namespace it has not seen, two once it knows the tenant, and the same render', async () => {
+    const first = await renderCounted(inNamespace('acme-prod'), [namespace('acme-prod', 'acme'), exampleTenant()]);
+    expect([first.error, first.calls]).toEqual([undefined, 3]);
+    const again = await renderCounted(inNamespace('acme-prod'), [namespace('acme-prod', 'acme'), exampleTenant()]);
+    expect([again.error, again.calls]).toEqual([undefined, 2]);
+    expect(again.out!.composed).toEqual(first.out!.composed);
+    expect(again.out!.xr.status).toEqual(first.out!.xr.status);
+  });
+
+  test('a guess the namespace\'s label contradicts costs a third call, and the label wins', async () => {
+    // acme-prod now says it belongs to globex, which does not claim it: the guess (acme) is not used.
+    const globex = { ...exampleTenant(), metadata: { name: 'globex' } };
+    const moved = await renderCounted(inNamespace('acme-prod'), [namespace('acme-prod', 'globex'), exampleTenant(), globex]);
+    expect(moved.calls).toBe(3);
+    expect(moved.error).toContain("namespace acme-prod is not one of tenant globex's namespaces (globex-dev, globex-prod)");
+    // The guess named a tenant that is gone and the label one that does not exist: refused for the label's.
+    const gone = await renderCounted(inNamespace('acme-prod'), [namespace('acme-prod', 'initech')]);
+    expect(gone.calls).toBe(3);
+    expect(gone.error).toContain('namespace acme-prod names tenant initech, which does not exist');
   });
 });
 

@@ -70,6 +70,17 @@ export const PlatformSettings = z
       })
       .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi' })
       .meta({ description: 'Bounds on every build Job.' }),
+    appResyncSeconds: z
+      .int()
+      .min(60)
+      .max(3600)
+      .default(300)
+      .meta({
+        description:
+          "How often Crossplane renders an App again once it is Ready and nothing about it changes (the response's TTL). " +
+          'Changes to the App or to what it composes are seen at once, by watches; a change to its Tenant (groups, issuer, ' +
+          'registry Secret) reaches it within this time. An App that is not Ready is rendered again every 60 s.',
+      }),
   })
   .meta({ description: 'Platform-wide settings for the aerogrid function.' });
 export type PlatformSettings = z.infer<typeof PlatformSettings>;

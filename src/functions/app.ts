@@ -4,7 +4,8 @@
 //
 // It keeps no state of its own. What it must remember between reconciles is in the
 // XR's status (the last good image, the build for the current source), and, should
-// status be lost, in the observed Deployment's image.
+// status be lost, in the observed Deployment's image. Its memos only spare work: the
+// tenant hint below changes how many rounds Crossplane needs, never what is rendered.
 import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { APP_NAME_MAX, AppSpec, RELEASES_KEPT, type AppPhase } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
@@ -144,6 +145,9 @@ export function renderApp(input: RenderInput): RenderOutput {
   };
   out.conditions.push(...conditionsOf(build, spec.image ?? (pinned ? `${pinned.image} (revision ${pinned.revision}, rolled back)` : undefined), deployed, message));
   if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
+  // Settled: watches bring every change to the App and its objects, so the poll only picks up
+  // its Tenant's changes, and with 1,000 Apps a 60 s poll is most of what the function does.
+  if (phased.phase === 'Ready' && Object.values(out.resources).every((d) => d.ready)) out.ttlSeconds = settings.appResyncSeconds;
   return out;
 }
 
@@ -243,17 +247,38 @@ function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantCon
   return out;
 }
 
+/**
+ * The tenant each namespace belonged to when an App in it was last rendered. Crossplane fetches
+ * required resources between calls, and stops calling once a call asks for what the one before
+ * it asked for. Namespace → tenant takes three calls: the namespace is asked for, then the
+ * tenant its label names, then the render asks for both again. With the tenant guessed from this
+ * hint in the first call it takes two, which is every reconcile in the steady state. A tenant is
+ * asked for under a key that carries its name, so what was fetched for a guess is never taken
+ * for the tenant the namespace's label names: a wrong guess costs a third call, as without it.
+ */
+const TENANT_HINTS = new Memo<string>(MEMO_SIZE * 4, SHARES.tenantHints);
+const HINT_BYTES = 64;
+/** The key a tenant is asked for under. */
+export const tenantRequirement = (tenant: string) => `tenant-${tenant}`;
+
 /** Follows namespace → tenant through Crossplane's required resources. Undefined until both are fetched. */
 function resolveTenant(input: RenderInput, out: RenderOutput, namespace: string, legacy: boolean): TenantContext | undefined {
   out.requirements.namespace = { apiVersion: 'v1', kind: 'Namespace', matchName: namespace };
+  const tenantKind = legacy ? 'XTenant' : 'Tenant';
+  const askFor = (tenant: string) => (out.requirements[tenantRequirement(tenant)] = { apiVersion: `${GROUP}/v1alpha1`, kind: tenantKind, matchName: tenant });
+  const hintKey = `${tenantKind}\u0000${namespace}`;
   const ns = requiredOne(input, 'namespace');
-  if (ns === undefined) return undefined;
+  if (ns === undefined) {
+    const hint = TENANT_HINTS.find(hintKey);
+    if (hint !== undefined) askFor(hint);
+    return undefined;
+  }
   const tenantName = ns?.metadata?.labels?.[LABEL_TENANT];
   if (!tenantName) {
     throw new FatalError([`metadata.namespace: namespace ${namespace} belongs to no Tenant; create Apps in a tenant's namespace`]);
   }
-  out.requirements.tenant = { apiVersion: `${GROUP}/v1alpha1`, kind: legacy ? 'XTenant' : 'Tenant', matchName: tenantName };
-  const tenant = requiredOne(input, 'tenant');
+  askFor(tenantName);
+  const tenant = requiredOne(input, tenantRequirement(tenantName));
   if (tenant === undefined) return undefined;
   if (tenant === null) {
     throw new FatalError([`metadata.namespace: namespace ${namespace} names tenant ${tenantName}, which does not exist`]);
@@ -269,6 +294,7 @@ function resolveTenant(input: RenderInput, out: RenderOutput, namespace: string,
   if (!namespaces.includes(namespace)) {
     throw new FatalError([`metadata.namespace: namespace ${namespace} is not one of tenant ${tenantName}'s namespaces (${namespaces.join(', ')})`]);
   }
+  if (TENANT_HINTS.find(hintKey) !== tenantName) TENANT_HINTS.keep(hintKey, tenantName, HINT_BYTES);
   return { name: tenantName, spec, namespaces };
 }
 

@@ -10,7 +10,12 @@ import { renderApp } from './app.js';
 import { FatalError, GROUP, type KubeObject, type RenderInput, type RenderOutput } from './resources.js';
 import { renderTenant } from './tenant.js';
 
-/** How long Crossplane may cache a response before calling again. */
+/**
+ * How long Crossplane may wait before calling again when nothing changed, unless the render says
+ * otherwise (a Ready App: PlatformSettings.appResyncSeconds). With realtime compositions, on by
+ * default in Crossplane v2, the TTL replaces --poll-interval for the XR; a response cache, where
+ * enabled, keeps the response this long.
+ */
 export const RESPONSE_TTL_SECONDS = 60;
 /** Results become Kubernetes events and conditions: keep them readable and far below their limits. */
 const MAX_MESSAGE = 2048;
@@ -78,7 +83,7 @@ function toResponse(req: RunFunctionRequest, out: RenderOutput, legacy: boolean)
   const target = legacy ? Target.TARGET_COMPOSITE_AND_CLAIM : Target.TARGET_COMPOSITE;
   // Every field of the message, as fromPartial would fill them, without its copy of everything.
   return {
-    meta: { tag: req.meta?.tag ?? '', ttl: { seconds: RESPONSE_TTL_SECONDS, nanos: 0 } },
+    meta: { tag: req.meta?.tag ?? '', ttl: { seconds: out.ttlSeconds ?? RESPONSE_TTL_SECONDS, nanos: 0 } },
     desired,
     results: out.results.map((r) => ({
       severity: r.severity === 'Warning' ? Severity.SEVERITY_WARNING : Severity.SEVERITY_NORMAL,

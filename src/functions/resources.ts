@@ -52,6 +52,8 @@ export interface RenderOutput {
   conditions: Condition[];
   results: { severity: Severity; message: string }[];
   requirements: Record<string, Selector>;
+  /** How long Crossplane may wait before calling again with nothing changed; unset: RESPONSE_TTL_SECONDS. */
+  ttlSeconds?: number;
 }
 
 /** A render that must not be applied: Crossplane keeps what already runs and reports the message. */

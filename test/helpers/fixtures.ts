@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { parse } from 'yaml';
 import { crossplaneRequest } from '../../src/functions/request.js';
+import { tenantRequirement } from '../../src/functions/app.js';
 import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
 
 import { ROOT } from '../../scripts/lib/net.js';
@@ -41,11 +42,11 @@ export function observedNamespaces(tenant: KubeObject): Record<string, unknown> 
   return Object.fromEntries(names.map((ns) => [`namespace-${ns}`, tenantNamespace(ns, name)]));
 }
 
-/** The required resources an App needs: its namespace and the tenant that owns it. */
+/** The required resources an App needs: its namespace and the tenant that owns it, under the keys it asks for them by. */
 export function appRequired(app: KubeObject, tenant: KubeObject): RenderInput['required'] {
   return {
     namespace: [tenantNamespace(app.metadata!.namespace!, tenant.metadata!.name!)],
-    tenant: [tenant],
+    [tenantRequirement(tenant.metadata!.name!)]: [tenant],
   };
 }
 
