@@ -139,6 +139,24 @@ describe('decodeRequest', () => {
     expect(same(encode(RunFunctionRequest.fromPartial({ observed: { composite: { resource: spec, connectionDetails: {}, ready: 0 } } })))).toBeInstanceOf(Error);
   });
 
+  test('fields come out in key order, in whatever order they were sent: the same object is the same JSON every time', () => {
+    // Go marshals a map in random order: Crossplane sends the same XR in a new order on each call.
+    const reversed = (v: unknown): unknown => Array.isArray(v) ? v.map(reversed)
+      : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    const req = CASES.app();
+    const other = RunFunctionRequest.fromPartial(reversed(JSON.parse(JSON.stringify(req))) as RunFunctionRequest);
+    const [a, b] = [encode(req), encode(other)];
+    expect(Buffer.compare(a, b)).not.toBe(0);
+    expect(a.length).toBe(b.length);
+    const [x, y] = [same(a) as RunFunctionRequest, same(b) as RunFunctionRequest];
+    // Struct fields, that is; the request's own maps (required resources by name) are read into
+    // records that nothing keys a memo by.
+    for (const part of ['observed', 'desired', 'input'] as const) expect(JSON.stringify(y[part])).toBe(JSON.stringify(x[part]));
+    for (const name of ['namespace', 'tenant-acme']) expect(JSON.stringify(y.requiredResources[name])).toBe(JSON.stringify(x.requiredResources[name]));
+    const xr = y.observed!.composite!.resource as Record<string, Record<string, unknown>>;
+    for (const o of [xr, xr.metadata, xr.spec]) expect(Object.keys(o)).toEqual(Object.keys(o).sort());
+  });
+
   test('nesting refused at the same depth, with the same words', () => {
     // The limit falls between 31 and 32 nested objects in a composed resource: both sides of it, for both decoders.
     const refused = [29, 30, 31, 32, 33].map((levels) => {

@@ -111,7 +111,9 @@ class Decoder {
   private struct(): Record<string, Json> {
     const r = this.r;
     const end = this.enter();
-    const obj: Record<string, Json> = {};
+    const keys: string[] = [];
+    const values: Json[] = [];
+    let sorted = true;
     while (r.pos < end) {
       const tag = r.uint32();
       if (tag === 10) {
@@ -127,13 +129,15 @@ class Decoder {
           else if (!this.skip(t)) break;
         }
         this.depth--;
-        setEntry(obj, key, value);
+        if (sorted && keys.length > 0 && key < keys[keys.length - 1]) sorted = false;
+        keys.push(key);
+        values.push(value);
       } else if (!this.skip(tag)) {
         break;
       }
     }
     this.depth--;
-    return obj;
+    return sorted ? objectOf(keys, values) : inKeyOrder(keys, values);
   }
 
   private value(): Json {
@@ -305,6 +309,28 @@ class Decoder {
     }
     return req;
   }
+}
+
+/** The object of these fields, in this order (the last of a repeated key wins). */
+function objectOf(keys: string[], values: Json[]): Record<string, Json> {
+  const obj: Record<string, Json> = {};
+  for (let i = 0; i < keys.length; i++) setEntry(obj, keys[i], values[i]);
+  return obj;
+}
+
+/**
+ * The object with its fields put in sorted key order. Go marshals a map in random order, so
+ * Crossplane sends the same object with its fields in a new order on every call (two polls of
+ * one App: the same 21,622 bytes, in another order). Built in wire order, each would be an object
+ * of a new shape: V8 makes a hidden class for every order it sees, and an object's JSON, which
+ * the validation memo is keyed by, would differ from call to call. In key order, the same object
+ * is built the same way every time. The sort is stable: of a repeated key, the last still wins.
+ */
+function inKeyOrder(keys: string[], values: Json[]): Record<string, Json> {
+  const order = keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
+  const obj: Record<string, Json> = {};
+  for (const i of order) setEntry(obj, keys[i], values[i]);
+  return obj;
 }
 
 /**
