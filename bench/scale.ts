@@ -166,20 +166,26 @@ function metric(text: string, name: string, by?: string): Map<string, number> {
 const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } }).then((r) => r.text()).catch(() => ''));
 
 /** The function's counters, summed over its replicas and over its restarts (a killed process's last reading stays). */
-const fnSeen = new Map<number, { calls: number; seconds: number; buckets: Map<string, number> }>();
-async function functionTotals(): Promise<{ calls: number; seconds: number; buckets: Map<string, number>; perReplica: number[] }> {
+const fnSeen = new Map<number, { calls: number; seconds: number; collections: number; buckets: Map<string, number> }>();
+async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: number[] }> {
   const perReplica: number[] = [];
   for (const f of p.xp.runtime.replicaProcesses()) {
     const text = await scrape(f.metricsPort);
     if (!text) continue;
     const calls = metric(text, 'aerogrid_function_requests_total').get('') ?? 0;
-    fnSeen.set(f.child.pid!, { calls, seconds: metric(text, 'aerogrid_function_request_duration_seconds_sum').get('') ?? 0, buckets: metric(text, 'aerogrid_function_request_duration_seconds_bucket', 'le') });
+    fnSeen.set(f.child.pid!, {
+      calls,
+      seconds: metric(text, 'aerogrid_function_request_duration_seconds_sum').get('') ?? 0,
+      collections: metric(text, 'aerogrid_function_memory_collections_total').get('') ?? 0,
+      buckets: metric(text, 'aerogrid_function_request_duration_seconds_bucket', 'le'),
+    });
     perReplica.push(calls);
   }
   const all = [...fnSeen.values()];
   const buckets = new Map<string, number>();
   for (const s of all) for (const [le, n] of s.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
-  return { calls: all.reduce((n, s) => n + s.calls, 0), seconds: all.reduce((n, s) => n + s.seconds, 0), buckets, perReplica };
+  const sum = (of: (s: (typeof all)[number]) => number) => all.reduce((n, s) => n + of(s), 0);
+  return { calls: sum((s) => s.calls), seconds: sum((s) => s.seconds), collections: sum((s) => s.collections), buckets, perReplica };
 }
 
 /** XR reconciles Crossplane core reports (controller-runtime's counter), for the App and Tenant controllers. */
@@ -195,13 +201,13 @@ function quantile(buckets: Map<string, number>, q: number): number {
   return sorted.find(([, n]) => n >= q * total)?.[0] ?? NaN;
 }
 
-interface Sample { t: number; appsReady: number; tenantsReady: number; calls: number; reconciles: number; cpu: Map<string, number> }
+interface Sample { t: number; appsReady: number; tenantsReady: number; calls: number; collections: number; reconciles: number; cpu: Map<string, number> }
 const samples: Sample[] = [];
 let sampling = true;
 async function sample(): Promise<Sample> {
   const [a, t, f, r] = await Promise.all([list('apps'), list('tenants'), functionTotals(), reconciles()]);
   sampleRss();
-  const s = { t: (Date.now() - T0) / 1000, appsReady: a.filter(ready).length, tenantsReady: t.filter(ready).length, calls: f.calls, reconciles: r, cpu: cpuByRole() };
+  const s = { t: (Date.now() - T0) / 1000, appsReady: a.filter(ready).length, tenantsReady: t.filter(ready).length, calls: f.calls, collections: f.collections, reconciles: r, cpu: cpuByRole() };
   samples.push(s);
   return s;
 }
@@ -376,6 +382,7 @@ const table = [
   `| function latency over all calls (its histogram, request received → response written) | p50 ≤ ${ms(quantile(fnAtCreate.buckets, 0.5))}, p99 ≤ ${ms(quantile(fnAtCreate.buckets, 0.99))}; mean ${fnAtCreate.calls ? ((1000 * fnAtCreate.seconds) / fnAtCreate.calls).toFixed(2) : 'n/a'} ms |`,
   `| function CPU per call (Tenants and Apps created) | ${fnCpuPerCall(create)} |`,
   `| steady state, ${STEADY_S} s with nothing changing: function calls | ${(callsOf(steady) / secondsOf(steady)).toFixed(1)}/s |`,
+  `| steady state: full collections the function's memory guard asked for (RSS over --memory-target) | ${steady.to.collections - steady.from.collections} |`,
   `| steady state: function CPU | **${steadyFnPct.toFixed(2)}% of one core** (target ≤ 5%: ${verdict(steadyFnPct <= 5)}) |`,
   `| burst of ${EDITS} App edits → all Ready again | ${edit1.seconds.toFixed(1)} s; ${edit1.builds} new builds |`,
   `| ${EDITS} more edits, the function killed (SIGKILL) 2 s in | all Ready in ${edit2.seconds.toFixed(1)} s; calls served again ${recoveredAfter.toFixed(1)} s after the kill; ${edit2.builds} new builds |`,

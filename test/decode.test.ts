@@ -116,7 +116,19 @@ describe('decodeRequest', () => {
     same(Buffer.concat([encode(CASES.app()).subarray(0, 40), Buffer.from([0, 18, 2, 10, 0])]));
   });
 
-  test('the same bytes of a whole object give the same frozen object; other bytes, or a deeper place, decode anew', () => {
+  test('bytes of a whole object that come again give the same frozen object; other bytes, or a deeper place, decode anew', () => {
+    // Bytes never seen before: decoded, and not kept (Crossplane's rarely come twice).
+    const fresh = CASES.app();
+    (fresh.observed!.composite!.resource!.metadata as { name: string }).name = 'seen-once';
+    const once = decodeRequest(encode(fresh)).observed!.composite!.resource!;
+    expect(Object.isFrozen(once)).toBe(false);
+    // The second time they are kept, and from then on handed out.
+    const second = decodeRequest(encode(fresh)).observed!.composite!.resource!;
+    expect(second).not.toBe(once);
+    expect(second).toEqual(once);
+    expect(decodeRequest(encode(fresh)).observed!.composite!.resource).toBe(second);
+
+    decodeRequest(encode(CASES.app())); // seen at least once, whichever tests ran before
     const first = decodeRequest(encode(CASES.app()));
     const again = decodeRequest(encode(CASES.app()));
     const xr = first.observed!.composite!.resource!;

@@ -237,6 +237,23 @@ describe('operations', () => {
     await small.stop();
   });
 
+  test('the full collections the memory guard asks for are counted', async () => {
+    const metricOf = async (f: FunctionProcess) => {
+      const body = await (await fetch(`http://127.0.0.1:${f.metricsPort}/metrics`)).text();
+      return Number(/^aerogrid_function_memory_collections_total (\d+)$/m.exec(body)?.[1]);
+    };
+    // A target no process can be under: the guard collects at its checks (every 250 ms, backing off).
+    const tight = await startFunction(['--tls-certs-dir', pki.serverDir, '--memory-target', '1']);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await metricOf(tight)).toBeGreaterThanOrEqual(2);
+    await tight.stop();
+    // The default target (cache size + 128 MiB) is far above an idle process.
+    const idle = await startFunction(['--tls-certs-dir', pki.serverDir]);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await metricOf(idle)).toBe(0);
+    await idle.stop();
+  });
+
   test('logs are JSON lines that name the XR and the outcome', () => {
     const lines = fn.logs().trim().split('\n').map((l) => JSON.parse(l));
     const rendered = lines.find((l) => l.msg === 'rendered' && l.xr === 'Tenant acme');

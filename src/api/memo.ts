@@ -22,7 +22,7 @@ export const DEFAULT_CACHE_BYTES = 64 << 20;
  */
 export const HEAP_FACTOR = 4;
 /** The memos' shares of the budget (the rest is slack for estimates). */
-export const SHARES = { decoded: 0.25, validated: 0.25, appComposed: 0.35, appDigests: 0.01, tenantComposed: 0.1, tenantHints: 0.005 } as const;
+export const SHARES = { decoded: 0.25, seen: 0.015, validated: 0.25, appComposed: 0.35, appDigests: 0.01, tenantComposed: 0.1, tenantHints: 0.005 } as const;
 const memos: Memo<unknown>[] = [];
 
 /** Sets the process-wide budget: each memo gets its share of it, and evicts down to it now. */

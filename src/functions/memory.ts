@@ -15,6 +15,10 @@ function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+let forced = 0;
+/** Full collections every guard of this process asked for (aerogrid_function_memory_collections_total). */
+export const forcedCollections = () => forced;
+
 export interface MemoryGuard {
   /** Full collections run so far. */
   collections(): number;
@@ -35,6 +39,7 @@ export function guardMemory(targetBytes: number, everyMs = 250): MemoryGuard {
     if (process.memoryUsage.rss() > targetBytes) {
       gc();
       collections++;
+      forced++;
       wait = process.memoryUsage.rss() > targetBytes ? Math.min(wait * 2, 10_000) : everyMs;
     }
     timer = setTimeout(check, wait);

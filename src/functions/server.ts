@@ -21,6 +21,7 @@ import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionRespo
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { forcedCollections } from './memory.js';
 import { decodeRequest } from './decode.js';
 import { COMPOSED_KINDS, fatalResponse, runFunction } from './fn.js';
 import { parseCertificates, refusal } from './mtls.js';
@@ -236,11 +237,21 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 const metricKind = (kind: string) => (METRIC_KINDS.has(kind) ? kind : 'other');
 
 function metricsFor(registry: Registry) {
+  let counted = 0;
   // The event loop lag is sampled every 100 ms, not prom-client's default 10 ms: that timer alone
   // kept an idle process at 1.1% of a core, against 0.1% without it (20 s of /proc ticks each),
   // which is most of what the function costs in a quiet cluster (bench/RESULTS.md, scale).
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
+    memoryCollections: new Counter({
+      name: 'aerogrid_function_memory_collections_total',
+      help: 'Full collections asked of V8 because RSS was over --memory-target.',
+      registers: [registry],
+      collect() {
+        this.inc(forcedCollections() - counted);
+        counted = forcedCollections();
+      },
+    }),
     requests: new Counter({ name: 'aerogrid_function_requests_total', help: 'RunFunction calls, by XR kind (other: one aerogrid does not compose) and API version.', labelNames: ['kind', 'api'], registers: [registry] }),
     results: new Counter({ name: 'aerogrid_function_results_total', help: 'RunFunction outcomes, by XR kind and the most severe result.', labelNames: ['kind', 'severity'], registers: [registry] }),
     latency: new Histogram({
