@@ -247,7 +247,7 @@ describe('operations', () => {
     await new Promise((r) => setTimeout(r, 1200));
     expect(await metricOf(tight)).toBeGreaterThanOrEqual(2);
     await tight.stop();
-    // The default target (cache size + 128 MiB) is far above an idle process.
+    // The default target (cache size + 112 MiB) is far above an idle process.
     const idle = await startFunction(['--tls-certs-dir', pki.serverDir]);
     await new Promise((r) => setTimeout(r, 600));
     expect(await metricOf(idle)).toBe(0);

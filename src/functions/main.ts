@@ -26,7 +26,7 @@ Flags (each has an environment twin):
                                  share (FUNCTION_CACHE_SIZE, default 64)
   --memory-target MIB            over this RSS, ask V8 for a full collection (at most every 250 ms,
                                  backing off while it does not help) (FUNCTION_MEMORY_TARGET,
-                                 default the cache size + 128)
+                                 default the cache size + 112)
 
 Connection limits (the server's; a client cannot lift them):
   --max-connection-idle SECONDS  close a connection with no call for this long
@@ -92,7 +92,7 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
     metricsAddress: values['metrics-address'] ?? env.FUNCTION_METRICS_ADDRESS ?? '0.0.0.0:9102',
     drainTimeoutMs: number('drain-timeout', 30) * 1000,
     cacheBytes: cacheMiB * MiB,
-    memoryTargetBytes: number('memory-target', cacheMiB + 128) * MiB,
+    memoryTargetBytes: number('memory-target', cacheMiB + 112) * MiB,
     limits: {
       maxConnectionIdleMs: number('max-connection-idle', 300) * 1000,
       maxConnectionAgeMs: number('max-connection-age', 1800) * 1000,
