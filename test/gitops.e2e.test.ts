@@ -7,6 +7,7 @@
 //
 // SIMULATED: the kubelet. No container runtime exists on this machine, so scripts/lib/kubelet.ts
 // marks build Jobs running then succeeded and Deployments available.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { waitUntil, isTrue } from '../scripts/lib/crossplane.js';
 import { acmeFolder, exampleText, startGitOps, tenantFile, type AppView, type GitOps } from '../scripts/lib/gitops.js';
 import { getObject, must } from '../scripts/lib/install.js';
+import { ARGOCD_NAMESPACE } from '../scripts/lib/argocd.js';
+import { toolPath } from '../scripts/lib/controlplane.js';
 import { runCli } from './helpers/cli.js';
 
 type Obj = Record<string, any>;
@@ -38,6 +41,20 @@ const syncFailure = (application: string, sha: string, kind: string, name: strin
 const app = (name: string, namespace: string) => g.p.get('apps.platform.aerogrid.io', name, namespace);
 const deploymentImage = (name: string, namespace: string) => g.p.get('deployment', name, namespace)?.spec.template.spec.containers[0].image as string | undefined;
 
+/** Each Application's name and health at every change, as a watch delivers them. */
+const applicationEvents: string[] = [];
+let applicationWatch: ChildProcess | undefined;
+function watchApplications() {
+  applicationWatch = spawn(toolPath('kubectl'), ['--kubeconfig', g.p.cp.kubeconfig, 'get', 'applications.argoproj.io', '-n', ARGOCD_NAMESPACE, '-w',
+    '-o', 'jsonpath={.metadata.name} {.status.health.status}{"\\n"}'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let partial = '';
+  applicationWatch.stdout!.on('data', (d) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    applicationEvents.push(...lines.map((l) => l.trim()).filter(Boolean));
+  });
+}
+
 beforeAll(async () => {
   g = await startGitOps({
     files: {
@@ -50,9 +67,11 @@ beforeAll(async () => {
   });
   g.p.kubelet.hold = true;
   rootAppliedAt = Date.now();
+  watchApplications();
 }, 420_000);
 
 afterAll(async () => {
+  applicationWatch?.kill();
   if (g) {
     const rss = g.argo.rss();
     console.log(`GitOps figures: ${JSON.stringify(figures)}\nArgo CD RSS (MiB): ${Object.entries(rss).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(0)}`).join(', ')}`);
@@ -62,19 +81,17 @@ afterAll(async () => {
 
 describe('from dist/argocd/root.yaml alone', () => {
   test('the platform Application syncs first (no tenant Application before it is Healthy): Function and Configuration installed and healthy, XRDs established', async () => {
-    // Argo CD's view of every Application at each look, until the platform is Healthy (what the
-    // root Application's wave waits on): no look may show a tenant Application beside a platform
-    // that is not Healthy yet. (Argo CD may create them within the same look: the wave moves on
-    // within milliseconds of the platform's health.)
-    const first = await waitUntil('Argo CD to report aerogrid-platform Healthy', () => {
-      const apps = g.argo.applications();
-      const platform = apps.find((a) => a.metadata.name === 'aerogrid-platform');
-      const healthy = platform?.status?.health?.status === 'Healthy';
-      const tenants = apps.filter((a) => a.metadata.name.startsWith('tenant-')).map((a) => a.metadata.name as string);
-      const seen = apps.map((a) => `${a.metadata.name} ${a.status?.sync?.status}/${a.status?.health?.status}`).join(', ');
-      return healthy || tenants.length > 0 ? { healthy, seen } : undefined;
+    // Every change to Argo CD's Applications, in the API server's order, from a watch started as
+    // root.yaml was applied: the first tenant Application must come after the platform's first
+    // Healthy (what the root Application's wave waits on). Looks at the Applications every few
+    // hundred milliseconds could miss a platform Healthy for less than that, then Progressing
+    // again while its own sync went on, and read the wave as not waiting.
+    const first = await waitUntil('Argo CD to report aerogrid-platform Healthy and create a tenant Application', () => {
+      const healthy = applicationEvents.findIndex((e) => e === 'aerogrid-platform Healthy');
+      const tenant = applicationEvents.findIndex((e) => e.startsWith('tenant-'));
+      return healthy >= 0 && tenant >= 0 ? { platformHealthyBeforeTenants: healthy < tenant, events: applicationEvents.slice(0, tenant + 1).join(', ') } : undefined;
     }, 240_000);
-    expect(first).toEqual({ healthy: true, seen: expect.stringContaining('aerogrid-platform') });
+    expect(first).toEqual({ platformHealthyBeforeTenants: true, events: expect.stringContaining('aerogrid-platform') });
     const v = await g.waitFor('aerogrid-platform', 'Healthy');
     for (const kind of ['Function', 'Configuration']) {
       expect(resource(v, kind, kind === 'Function' ? 'aerogrid-function-aerogrid' : 'aerogrid')).toMatchObject({ status: 'Synced', health: { status: 'Healthy', message: 'Installed and healthy' } });
@@ -244,10 +261,16 @@ describe('drift', () => {
   }, 120_000);
 
   test('an App edited by hand with kubectl is put back by Argo CD\'s self-heal', async () => {
-    const replicas = app('hello', 'acme-dev')!.spec.replicas;
-    must(g.p.cp.kubectl('patch', 'app', 'hello', '-n', 'acme-dev', '--type=merge', '-p', JSON.stringify({ spec: { replicas: replicas + 3 } })));
-    expect(app('hello', 'acme-dev')!.spec.replicas).toBe(replicas + 3);
-    await waitUntil('Argo CD to put spec.replicas back', () => app('hello', 'acme-dev')!.spec.replicas === replicas, 60_000);
+    const before = app('hello', 'acme-dev')!;
+    const replicas = before.spec.replicas;
+    const patched = must(g.p.cp.kubectl('patch', 'app', 'hello', '-n', 'acme-dev', '--type=merge', '-p', JSON.stringify({ spec: { replicas: replicas + 3 } }), '-o', 'json'));
+    // What the API server stored (Argo CD may put it back before a second read could see it).
+    expect(JSON.parse(patched.stdout).spec.replicas).toBe(replicas + 3);
+    // Put back: the same replicas at a later generation (the edit's, then self-heal's).
+    await waitUntil('Argo CD to put spec.replicas back', () => {
+      const now = app('hello', 'acme-dev')!;
+      return now.spec.replicas === replicas && now.metadata.generation >= before.metadata.generation + 2;
+    }, 60_000);
     await g.waitFor('tenant-acme', 'Healthy');
   }, 120_000);
 });
