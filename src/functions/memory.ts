@@ -20,8 +20,6 @@ let forced = 0;
 export const forcedCollections = () => forced;
 
 export interface MemoryGuard {
-  /** Full collections run so far. */
-  collections(): number;
   stop(): void;
 }
 
@@ -32,13 +30,11 @@ export interface MemoryGuard {
  */
 export function guardMemory(targetBytes: number, everyMs = 250): MemoryGuard {
   const gc = exposeGc();
-  let collections = 0;
   let wait = everyMs;
   let timer: NodeJS.Timeout;
   const check = () => {
     if (process.memoryUsage.rss() > targetBytes) {
       gc();
-      collections++;
       forced++;
       wait = process.memoryUsage.rss() > targetBytes ? Math.min(wait * 2, 10_000) : everyMs;
     }
@@ -47,5 +43,5 @@ export function guardMemory(targetBytes: number, everyMs = 250): MemoryGuard {
   };
   timer = setTimeout(check, wait);
   timer.unref();
-  return { collections: () => collections, stop: () => clearTimeout(timer) };
+  return { stop: () => clearTimeout(timer) };
 }
