@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
 import { call, compiledFunction, FunctionRunnerServiceClient, NODE_FLAGS, mtlsCredentials, ROOT, freePort } from '../scripts/lib/function.js';
+import { scrape, total } from '../scripts/lib/metrics.js';
 import { memoryOf } from '../scripts/lib/proc.js';
 import { makePki } from '../scripts/lib/pki.js';
 import { CASES, DISTINCT, EXPECTED } from './requests.js';
@@ -77,10 +78,7 @@ function ghz(t: Target, bin: string, concurrency: number, total: number, { free 
 
 /** The function's own count of rendered results for a kind, from its Prometheus metrics. */
 async function rendered(t: Target, kind: string, severity: string): Promise<number> {
-  // A connection of its own each time: a pooled one may have been closed by the server's keep-alive timeout.
-  const text = await (await fetch(`http://127.0.0.1:${t.metricsPort}/metrics`, { headers: { connection: 'close' } })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`aerogrid_function_results_total{kind="${kind}",severity="${severity}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
+  return total(await scrape(t.metricsPort!), 'aerogrid_function_results_total', { kind, severity });
 }
 
 const pki = makePki();

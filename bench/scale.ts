@@ -26,6 +26,7 @@ import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type 
 import { ensureTools, startPlatform, type Platform } from '../scripts/lib/platform.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { ROOT } from '../scripts/lib/net.js';
+import { scrape, total, totalBy } from '../scripts/lib/metrics.js';
 import { cpuSecondsOf, descendantsOf, memoryOf } from '../scripts/lib/proc.js';
 import { exampleApp, exampleTenant } from '../test/helpers/fixtures.js';
 import { linePlot } from './plot.js';
@@ -153,33 +154,21 @@ function sampleRss(): void {
   }
 }
 
-/** Sums each series of a Prometheus text metric by one label (or all together). */
-function metric(text: string, name: string, by?: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    const key = by ? (new RegExp(`${by}="([^"]*)"`).exec(line)?.[1] ?? '') : '';
-    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return out;
-}
-const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } }).then((r) => r.text()).catch(() => ''));
-
 /** The function's counters, summed over its replicas and over its restarts (a killed process's last reading stays). */
 const fnSeen = new Map<number, { calls: number; seconds: number; collections: number; buckets: Map<string, number> }>();
-async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: number[] }> {
-  const perReplica: number[] = [];
+async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: Map<number, number> }> {
+  const perReplica = new Map<number, number>();
   for (const f of p.xp.runtime.replicaProcesses()) {
     const text = await scrape(f.metricsPort);
     if (!text) continue;
-    const calls = metric(text, 'aerogrid_function_requests_total').get('') ?? 0;
+    const calls = total(text, 'aerogrid_function_requests_total');
     fnSeen.set(f.child.pid!, {
       calls,
-      seconds: metric(text, 'aerogrid_function_request_duration_seconds_sum').get('') ?? 0,
-      collections: metric(text, 'aerogrid_function_memory_collections_total').get('') ?? 0,
-      buckets: metric(text, 'aerogrid_function_request_duration_seconds_bucket', 'le'),
+      seconds: total(text, 'aerogrid_function_request_duration_seconds_sum'),
+      collections: total(text, 'aerogrid_function_memory_collections_total'),
+      buckets: totalBy(text, 'aerogrid_function_request_duration_seconds_bucket', 'le'),
     });
-    perReplica.push(calls);
+    perReplica.set(f.child.pid!, calls);
   }
   const all = [...fnSeen.values()];
   const buckets = new Map<string, number>();
@@ -190,7 +179,7 @@ async function functionTotals(): Promise<{ calls: number; seconds: number; colle
 
 /** XR reconciles Crossplane core reports (controller-runtime's counter), for the App and Tenant controllers. */
 async function reconciles(): Promise<number> {
-  const byController = metric(await scrape(p.xp.metricsPort), 'controller_runtime_reconcile_total', 'controller');
+  const byController = totalBy(await scrape(p.xp.metricsPort), 'controller_runtime_reconcile_total', 'controller');
   return [...byController].filter(([c]) => /apps\.platform|tenants\.platform/.test(c)).reduce((n, [, v]) => n + v, 0);
 }
 
@@ -296,14 +285,12 @@ const edit2 = await burst(2, async () => {
 say(`burst with the function killed: all Ready in ${edit2.seconds.toFixed(1)} s; it served calls again ${recoveredAfter.toFixed(1)} s after the kill; ${edit2.builds} new builds`);
 
 // 6. Two replicas behind one DNS name.
-const callsPerReplicaBefore = new Map<number, number>();
 await p.xp.runtime.setReplicas(2);
 await waitUntil('two function replicas serving', async () => p.xp.runtime.replicaProcesses().length === 2, 120_000);
 say(`two replicas: ${p.xp.runtime.replicaProcesses().map((f) => f.address).join(' and ')}, endpoint ${p.xp.runtime.endpoint()}`);
-for (const f of p.xp.runtime.replicaProcesses()) callsPerReplicaBefore.set(f.child.pid!, metric(await scrape(f.metricsPort), 'aerogrid_function_requests_total').get('') ?? 0);
+const callsPerReplicaBefore = (await functionTotals()).perReplica;
 const edit3 = await burst(3);
-const perReplica: number[] = [];
-for (const f of p.xp.runtime.replicaProcesses()) perReplica.push((metric(await scrape(f.metricsPort), 'aerogrid_function_requests_total').get('') ?? 0) - (callsPerReplicaBefore.get(f.child.pid!) ?? 0));
+const perReplica = [...(await functionTotals()).perReplica].map(([pid, calls]) => calls - (callsPerReplicaBefore.get(pid) ?? 0));
 say(`burst with two replicas: all Ready in ${edit3.seconds.toFixed(1)} s; ${edit3.builds} new builds; calls per replica ${perReplica.join(' / ')}`);
 sampling = false;
 await sampler;

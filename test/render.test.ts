@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { toolPath } from '../scripts/lib/controlplane.js';
 import { startFunction, type FunctionProcess } from '../scripts/lib/function.js';
+import { scrape, total } from '../scripts/lib/metrics.js';
 import { ROOT, exampleApp, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -157,10 +158,7 @@ describe('how many calls Crossplane makes to render an App (its engine fetches r
   afterAll(async () => {
     await own?.stop();
   });
-  const appCalls = async () => {
-    const text = await (await fetch(`http://127.0.0.1:${own.metricsPort}/metrics`)).text();
-    return [...text.matchAll(/^aerogrid_function_requests_total\{kind="App",[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-  };
+  const appCalls = async () => total(await scrape(own.metricsPort), 'aerogrid_function_requests_total', { kind: 'App' });
   const renderCounted = async (xr: Obj, required: Obj[]) => {
     const before = await appCalls();
     let out: ReturnType<typeof render> | undefined;

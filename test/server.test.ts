@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { makePki, type Pki } from '../scripts/lib/pki.js';
+import { samples, scrape, total } from '../scripts/lib/metrics.js';
 import { exampleApp, exampleTenant, request, appRequired } from './helpers/fixtures.js';
 import { FunctionRunnerServiceClient, FunctionRunnerServiceV1beta1Client, call, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';
 
@@ -32,11 +33,7 @@ const RawClient = grpc.makeGenericClientConstructor({
 }, 'raw') as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { runFunction: (b: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void };
 const rawCall = (c: InstanceType<typeof RawClient>, bytes: Buffer) => new Promise<Buffer>((res, rej) => c.runFunction(bytes, (e, r) => (e ? rej(e) : res(r!))));
 
-async function metric(name: string, labels: string): Promise<number> {
-  const body = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
+const metric = async (name: string, labels: Record<string, string>) => total(await scrape(fn.metricsPort), name, labels);
 
 describe('RunFunction over mTLS', () => {
   test('the function as its image runs it (compiled by tsc, no tsx) answers the same as under tsx', async () => {
@@ -172,18 +169,18 @@ describe('operations', () => {
   });
 
   test('metrics count requests and results by kind and severity', async () => {
-    const before = await metric('aerogrid_function_requests_total', 'kind="Tenant"');
-    const fatalBefore = await metric('aerogrid_function_results_total', 'kind="Tenant",severity="Fatal"');
+    const before = await metric('aerogrid_function_requests_total', { kind: 'Tenant' });
+    const fatalBefore = await metric('aerogrid_function_results_total', { kind: 'Tenant', severity: 'Fatal' });
     await call(client(), request({ composite: exampleTenant() }));
     await call(client(), request({ composite: { apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'Tenant', metadata: { name: 'x' }, spec: {} } }));
-    expect(await metric('aerogrid_function_requests_total', 'kind="Tenant"')).toBe(before + 2);
-    expect(await metric('aerogrid_function_results_total', 'kind="Tenant",severity="Fatal"')).toBe(fatalBefore + 1);
-    expect(await metric('aerogrid_function_request_duration_seconds_count', 'kind="Tenant"')).toBeGreaterThanOrEqual(before + 2);
+    expect(await metric('aerogrid_function_requests_total', { kind: 'Tenant' })).toBe(before + 2);
+    expect(await metric('aerogrid_function_results_total', { kind: 'Tenant', severity: 'Fatal' })).toBe(fatalBefore + 1);
+    expect(await metric('aerogrid_function_request_duration_seconds_count', { kind: 'Tenant' })).toBeGreaterThanOrEqual(before + 2);
     // A kind aerogrid does not compose counts as `other`: the request cannot add series at will.
-    const otherBefore = await metric('aerogrid_function_results_total', 'kind="other",severity="Fatal"');
+    const otherBefore = await metric('aerogrid_function_results_total', { kind: 'other', severity: 'Fatal' });
     for (const kind of ['XDatabase', 'XQueue']) await call(client(), request({ composite: { apiVersion: 'example.org/v1', kind, metadata: { name: 'x' } } }));
-    expect(await metric('aerogrid_function_results_total', 'kind="other",severity="Fatal"')).toBe(otherBefore + 2);
-    const text = await (await fetch(`http://127.0.0.1:${fn.metricsPort}/metrics`)).text();
+    expect(await metric('aerogrid_function_results_total', { kind: 'other', severity: 'Fatal' })).toBe(otherBefore + 2);
+    const text = await scrape(fn.metricsPort);
     expect(text).not.toContain('XDatabase');
   });
 
@@ -193,9 +190,9 @@ describe('operations', () => {
     // timings are the call's and not its codec's.
     const c = new RawClient(fn.address, mtlsCredentials(pki.ca, pki.client));
     const read = async () => ({
-      sum: await metric('aerogrid_function_request_duration_seconds_sum', 'kind="App"'),
-      count: await metric('aerogrid_function_request_duration_seconds_count', 'kind="App"'),
-      render: await metric('aerogrid_function_render_duration_seconds_sum', 'kind="App"'),
+      sum: await metric('aerogrid_function_request_duration_seconds_sum', { kind: 'App' }),
+      count: await metric('aerogrid_function_request_duration_seconds_count', { kind: 'App' }),
+      render: await metric('aerogrid_function_render_duration_seconds_sum', { kind: 'App' }),
     });
     const requests = Array.from({ length: 20 }, (_, i) => {
       const app = exampleApp() as Record<string, any>;
@@ -229,7 +226,7 @@ describe('operations', () => {
     const app = exampleApp() as Record<string, any>;
     app.spec.files = [...app.spec.files, { path: 'data.txt', content: 'x'.repeat(100_000) }];
     await expect(call(c, request({ composite: app, required: appRequired(app as ReturnType<typeof exampleApp>, exampleTenant()) }))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
-    const body = await (await fetch(`http://127.0.0.1:${small.metricsPort}/metrics`)).text();
+    const body = await scrape(small.metricsPort);
     expect(body).toMatch(/^aerogrid_function_send_failures_total\{kind="App",reason="too_large"\} 1$/m);
     await new Promise((r) => setTimeout(r, 400)); // logs are flushed at least every 250 ms
     expect(small.logs()).toMatch(/"level":50.*"msg":"response not sent: larger than --max-send-message-size/);
@@ -238,9 +235,10 @@ describe('operations', () => {
   });
 
   test('the full collections the memory guard asks for are counted', async () => {
+    // The one sample of the process's counter (NaN when the counter is missing).
     const metricOf = async (f: FunctionProcess) => {
-      const body = await (await fetch(`http://127.0.0.1:${f.metricsPort}/metrics`)).text();
-      return Number(/^aerogrid_function_memory_collections_total (\d+)$/m.exec(body)?.[1]);
+      const found = samples(await scrape(f.metricsPort), 'aerogrid_function_memory_collections_total');
+      return found.length === 1 ? found[0].value : NaN;
     };
     // A target no process can be under: the guard collects at its checks (every 250 ms, backing off).
     const tight = await startFunction(['--tls-certs-dir', pki.serverDir, '--memory-target', '1']);
