@@ -156,7 +156,7 @@ class Decoder {
       }
     }
     this.depth--;
-    return sorted ? objectOf(keys, values) : inKeyOrder(keys, values);
+    return objectOf(keys, values, sorted ? undefined : keyOrder(keys));
   }
 
   private value(): Json {
@@ -330,26 +330,26 @@ class Decoder {
   }
 }
 
-/** The object of these fields, in this order (the last of a repeated key wins). */
-function objectOf(keys: string[], values: Json[]): Record<string, Json> {
+/** The object of these fields, in the order given (the wire's when none is); the last of a repeated key wins. */
+function objectOf(keys: string[], values: Json[], order?: number[]): Record<string, Json> {
   const obj: Record<string, Json> = {};
-  for (let i = 0; i < keys.length; i++) setEntry(obj, keys[i], values[i]);
+  for (let j = 0; j < keys.length; j++) {
+    const i = order ? order[j] : j;
+    setEntry(obj, keys[i], values[i]);
+  }
   return obj;
 }
 
 /**
- * The object with its fields put in sorted key order. Go marshals a map in random order, so
- * Crossplane sends the same object with its fields in a new order on every call (two polls of
- * one App: the same 21,622 bytes, in another order). Built in wire order, each would be an object
- * of a new shape: V8 makes a hidden class for every order it sees, and an object's JSON, which
- * the validation memo is keyed by, would differ from call to call. In key order, the same object
- * is built the same way every time. The sort is stable: of a repeated key, the last still wins.
+ * The fields' indexes in sorted key order. Go marshals a map in random order, so Crossplane sends
+ * the same object with its fields in a new order on every call (two polls of one App: the same
+ * 21,622 bytes, in another order). Built in wire order, each would be an object of a new shape: V8
+ * makes a hidden class for every order it sees, and an object's JSON, which the validation memo is
+ * keyed by, would differ from call to call. In key order, the same object is built the same way
+ * every time. The sort is stable: of a repeated key, the last still wins.
  */
-function inKeyOrder(keys: string[], values: Json[]): Record<string, Json> {
-  const order = keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
-  const obj: Record<string, Json> = {};
-  for (const i of order) setEntry(obj, keys[i], values[i]);
-  return obj;
+function keyOrder(keys: string[]): number[] {
+  return keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
 }
 
 /**
