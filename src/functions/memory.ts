@@ -23,20 +23,34 @@ export interface MemoryGuard {
   stop(): void;
 }
 
+/** What the guard reads and does; the process's own unless a test gives its own. */
+export interface MemoryProbe {
+  rss(): number;
+  collect(): void;
+}
+
 /**
- * Checks RSS every `everyMs`; over `targetBytes`, runs a full collection. When one does not bring
- * RSS under the target (what is live is larger), the next check waits twice as long, up to 10 s,
- * so that a process that needs more than its target is not collected over and over.
+ * Checks RSS every `everyMs`; over `targetBytes`, runs a full collection. A collection does not
+ * give pages back to the system at once (RSS read right after one was the same in every one of a
+ * run's collections), so whether it helped shows at the next check: over the target again, what is
+ * live is larger, and the next check waits twice as long, up to 10 s, so that a process that needs
+ * more than its target is not collected over and over. Under the target, checks are every
+ * `everyMs` again.
  */
-export function guardMemory(targetBytes: number, everyMs = 250): MemoryGuard {
-  const gc = exposeGc();
+export function guardMemory(targetBytes: number, everyMs = 250, probe?: MemoryProbe): MemoryGuard {
+  const { rss, collect } = probe ?? { rss: () => process.memoryUsage.rss(), collect: exposeGc() };
   let wait = everyMs;
+  let collectedLast = false;
   let timer: NodeJS.Timeout;
   const check = () => {
-    if (process.memoryUsage.rss() > targetBytes) {
-      gc();
+    if (rss() > targetBytes) {
+      wait = collectedLast ? Math.min(wait * 2, 10_000) : everyMs;
+      collect();
       forced++;
-      wait = process.memoryUsage.rss() > targetBytes ? Math.min(wait * 2, 10_000) : everyMs;
+      collectedLast = true;
+    } else {
+      wait = everyMs;
+      collectedLast = false;
     }
     timer = setTimeout(check, wait);
     timer.unref();
