@@ -8,7 +8,9 @@ const MiB = 1 << 20;
 
 describe('the memory guard', () => {
   let guard: MemoryGuard | undefined;
-  beforeEach(() => jest.useFakeTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
   afterEach(() => {
     guard?.stop();
     jest.useRealTimers();
