@@ -40,6 +40,9 @@ export function total(text: string, name: string, labels: Record<string, string>
 /** The sum of a metric's samples for each value of one label. */
 export function totalBy(text: string, name: string, label: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const s of samples(text, name)) out.set(s.labels[label] ?? '', (out.get(s.labels[label] ?? '') ?? 0) + s.value);
+  for (const s of samples(text, name)) {
+    const key = s.labels[label] ?? '';
+    out.set(key, (out.get(key) ?? 0) + s.value);
+  }
   return out;
 }
