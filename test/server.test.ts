@@ -215,9 +215,10 @@ describe('operations', () => {
     console.log(`20 calls of 200 KB Apps: client ${(clientSeconds * 1000).toFixed(1)} ms, request histogram ${(server * 1000).toFixed(1)} ms, render alone ${(render * 1000).toFixed(1)} ms`);
     expect(after.count - before.count).toBe(20);
     expect(server).toBeLessThanOrEqual(clientSeconds);
-    // Decoding and encoding are in it: more than the render step alone, and most of the client's time.
+    // Decoding and encoding are in it: clearly more than the render step alone (about twice it
+    // here). The client's own time is only an upper bound: on a loaded host its share in the
+    // server's histogram swings (CI once saw 17%), so it is not asserted as a lower bound.
     expect(server).toBeGreaterThan(render * 1.2);
-    expect(server).toBeGreaterThan(clientSeconds * 0.2);
   });
 
   test('a response over --max-send-message-size is counted and logged as a send failure, not as a normal render', async () => {
