@@ -7,7 +7,7 @@
 // bottleneck, and the baseline's p99 at concurrency 8 was already 18 ms. Each server is
 // pinned to one core and ghz to the other, so neither steals the other's CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
@@ -136,11 +136,16 @@ for (const name of (Object.keys(CASES) as (keyof typeof CASES)[]).filter((n) => 
 
 // The peer: function-go-templating with bench/peers/app.gotmpl, the same App rendered by a Go
 // template, loaded by the same ghz over the same mTLS, alternating with aerogrid. It serves a
-// few hundred calls a second, so its rows are shorter (PEER_REQUESTS a round, and aerogrid's
-// beside them as many); the cold variant sends each round variants no earlier round sent.
+// few hundred calls a second, so its rounds are PEER_REQUESTS calls. aerogrid's rounds beside
+// them are as many calls as take about as long (AERO_PEER_REQUESTS): with as many calls as
+// go-templating's, they lasted a few tenths of a second against its 8 s, a pause in the machine's
+// load fell on a few of them whole, and in two runs aerogrid's peer rows ran at half the rate of
+// its own main-table rows for the same request. The cold variant sends each round variants no
+// earlier round sent, each once.
 type PeerRow = { case: string; c: number; aero: Sample; peer: Sample; rssAero: number; rssPeer: number };
 const peerRows: PeerRow[] = [];
 const PEER_REQUESTS = Math.min(REQUESTS, 2000);
+const AERO_PEER_REQUESTS = { app: REQUESTS, 'app-cold': Math.min(REQUESTS, 10000) } as const;
 const PEER_CASES = (['app', 'app-cold'] as const).filter((n) => !ONLY || ONLY.includes(n));
 const peerDifferences = new Map<string, string[]>();
 let peerStates = 0;
@@ -160,14 +165,26 @@ if (PEER_CASES.length > 0) {
     }
     peerStates++;
   }
+  /** A round's calls and request file for one side; cold, variants from round × the largest round on. */
+  const calls = (name: (typeof PEER_CASES)[number], peerSide: boolean) => (peerSide ? PEER_REQUESTS : AERO_PEER_REQUESTS[name]);
   const files = (name: (typeof PEER_CASES)[number], round: number, peerSide: boolean) => {
     const bin = join(work, `peer-${name}-${round}-${peerSide ? 'gt' : 'aero'}.bin`);
     const make = (i: number) => (peerSide ? asGoTemplating(CASES[name](i)) : CASES[name](i));
     const w = new BinaryWriter();
-    const n = name === 'app-cold' ? PEER_REQUESTS : 1;
-    for (let i = 0; i < n; i++) w.bytes(RunFunctionRequest.encode(make(round * PEER_REQUESTS + i)).finish());
+    const n = name === 'app-cold' ? calls(name, peerSide) : 1;
+    for (let i = 0; i < n; i++) w.bytes(RunFunctionRequest.encode(make(round * AERO_PEER_REQUESTS['app-cold'] + i)).finish());
     writeFileSync(bin, w.finish());
     return bin;
+  };
+  /** One round: its own request file, written before and removed after (a cold one is 200 MB). */
+  const round1 = (t: Target, name: (typeof PEER_CASES)[number], round: number, c: number) => {
+    const peerSide = t === peerTarget;
+    const bin = files(name, round, peerSide);
+    try {
+      return ghz(t, bin, c, calls(name, peerSide));
+    } finally {
+      rmSync(bin);
+    }
   };
   for (const name of PEER_CASES) {
     // Rounds 0..: warm-up, then ROUNDS per concurrency, each with variants of its own when cold.
@@ -178,16 +195,19 @@ if (PEER_CASES.length > 0) {
       const composed = Object.keys(rsp.desired?.resources ?? {}).length;
       if (rsp.results.length > 0 || composed !== EXPECTED[name].resources) throw new Error(`peer, case ${name}: ${composed} resources, results ${JSON.stringify(rsp.results)}`);
     }
-    ghz(aerogrid, files(name, round, false), 8, PEER_REQUESTS);
-    ghz(peerTarget, files(name, round++, true), 8, PEER_REQUESTS);
+    round1(aerogrid, name, round, 8);
+    round1(peerTarget, name, round++, 8);
     for (const c of CONCURRENCY) {
       const a: Sample[] = [];
       const p: Sample[] = [];
+      const before = await rendered(aerogrid, 'App', 'Normal');
       for (let r = 0; r < ROUNDS; r++, round++) {
-        const [aeroBin, peerBin] = [files(name, round, false), files(name, round, true)];
-        const order = r % 2 === 0 ? [[aerogrid, aeroBin, a], [peerTarget, peerBin, p]] as const : [[peerTarget, peerBin, p], [aerogrid, aeroBin, a]] as const;
-        for (const [t, bin, out] of order) out.push(ghz(t, bin, c, PEER_REQUESTS));
+        const order = r % 2 === 0 ? [[aerogrid, a], [peerTarget, p]] as const : [[peerTarget, p], [aerogrid, a]] as const;
+        for (const [t, out] of order) out.push(round1(t, name, round, c));
       }
+      const counted = (await rendered(aerogrid, 'App', 'Normal')) - before;
+      if (counted !== ROUNDS * calls(name, false)) throw new Error(`peer, case ${name} c=${c}: aerogrid rendered ${counted} App results for ${ROUNDS * calls(name, false)} requests`);
+      console.log(`  rounds: go-templating ${p.map((x) => x.rps.toFixed(0)).join(' ')} | aerogrid ${a.map((x) => x.rps.toFixed(0)).join(' ')}`);
       const row = { case: name, c, aero: summary(a), peer: summary(p), rssAero: rssMiB(aerogrid), rssPeer: rssMiB(peerTarget) };
       if (row.aero.errors + row.peer.errors > 0) throw new Error(`peer, case ${name} c=${c}: ${row.peer.errors} go-templating and ${row.aero.errors} aerogrid calls failed`);
       peerRows.push(row);
@@ -290,8 +310,11 @@ ${rows.map(row).join('\n')}
 The same App rendered by function-go-templating ${GO_TEMPLATING_VERSION} (built from source by \`scripts/tools.sh\`) with
 [\`${TEMPLATE_FILE}\`](peers/app.gotmpl), a Go template written to compose what aerogrid composes. Both
 run as their own processes, pinned to core 1, over the same mTLS, loaded by the same ghz, in this run, alternating;
-${PEER_REQUESTS.toLocaleString('en')} calls a round, ${ROUNDS} rounds, medians. The requests are the same but for the function input (the
-template, inline, as a Composition step gives it). \`app-cold\` sends each round variants no earlier round sent.
+${ROUNDS} rounds, medians. A round is ${PEER_REQUESTS.toLocaleString('en')} calls for go-templating, and for aerogrid as many as take about as long:
+${AERO_PEER_REQUESTS.app.toLocaleString('en')} warm, ${AERO_PEER_REQUESTS['app-cold'].toLocaleString('en')} cold, so that the machine's swings in load fall on both alike (with rounds of
+as many calls, aerogrid's lasted a few tenths of a second against go-templating's 8 s, and its peer rows ran at
+half the rate of its own rows above). The requests are the same but for the function input (the
+template, inline, as a Composition step gives it). \`app-cold\` sends each round variants no earlier round sent, each once.
 
 | case | concurrency | go-templating rps | go-templating p50 | go-templating p99 | aerogrid rps | aerogrid p50 | aerogrid p99 | aerogrid ÷ go-templating | RSS (go-templating / aerogrid) |
 |---|---|---|---|---|---|---|---|---|---|
