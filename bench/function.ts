@@ -138,9 +138,9 @@ for (const name of (Object.keys(CASES) as (keyof typeof CASES)[]).filter((n) => 
 // template, loaded by the same ghz over the same mTLS, alternating with aerogrid. It serves a
 // few hundred calls a second, so its rounds are PEER_REQUESTS calls. aerogrid's rounds beside
 // them are as many calls as take about as long (AERO_PEER_REQUESTS): with as many calls as
-// go-templating's, they lasted a few tenths of a second against its 8 s, a pause in the machine's
-// load fell on a few of them whole, and in two runs aerogrid's peer rows ran at half the rate of
-// its own main-table rows for the same request. The cold variant sends each round variants no
+// go-templating's, they lasted a few tenths of a second against its 8 s, so a swing in the machine's
+// load could fall on a few of them whole, and in two runs aerogrid's peer rows ran at half the rate
+// of its own main-table rows for the same request. The cold variant sends each round variants no
 // earlier round sent, each once.
 type PeerRow = { case: string; c: number; aero: Sample; peer: Sample; rssAero: number; rssPeer: number };
 const peerRows: PeerRow[] = [];
@@ -165,7 +165,7 @@ if (PEER_CASES.length > 0) {
     }
     peerStates++;
   }
-  /** A round's calls and request file for one side; cold, variants from round × the largest round on. */
+  /** A round's calls and request file for one side. Cold, round r sends variants from r × 10,000 on: no two rounds share one. */
   const calls = (name: (typeof PEER_CASES)[number], peerSide: boolean) => (peerSide ? PEER_REQUESTS : AERO_PEER_REQUESTS[name]);
   const files = (name: (typeof PEER_CASES)[number], round: number, peerSide: boolean) => {
     const bin = join(work, `peer-${name}-${round}-${peerSide ? 'gt' : 'aero'}.bin`);
@@ -176,7 +176,7 @@ if (PEER_CASES.length > 0) {
     writeFileSync(bin, w.finish());
     return bin;
   };
-  /** One round: its own request file, written before and removed after (a cold one is 200 MB). */
+  /** One round: its own request file, written before and removed after (a cold one is about 220 MB). */
   const round1 = (t: Target, name: (typeof PEER_CASES)[number], round: number, c: number) => {
     const peerSide = t === peerTarget;
     const bin = files(name, round, peerSide);
@@ -312,8 +312,8 @@ The same App rendered by function-go-templating ${GO_TEMPLATING_VERSION} (built 
 run as their own processes, pinned to core 1, over the same mTLS, loaded by the same ghz, in this run, alternating;
 ${ROUNDS} rounds, medians. A round is ${PEER_REQUESTS.toLocaleString('en')} calls for go-templating, and for aerogrid as many as take about as long:
 ${AERO_PEER_REQUESTS.app.toLocaleString('en')} warm, ${AERO_PEER_REQUESTS['app-cold'].toLocaleString('en')} cold, so that the machine's swings in load fall on both alike (with rounds of
-as many calls, aerogrid's lasted a few tenths of a second against go-templating's 8 s, and its peer rows ran at
-half the rate of its own rows above). The requests are the same but for the function input (the
+as many calls, aerogrid's lasted a few tenths of a second against go-templating's 8 s, and in two earlier runs its peer
+rows ran at half the rate of its main-table rows). The requests are the same but for the function input (the
 template, inline, as a Composition step gives it). \`app-cold\` sends each round variants no earlier round sent, each once.
 
 | case | concurrency | go-templating rps | go-templating p50 | go-templating p99 | aerogrid rps | aerogrid p50 | aerogrid p99 | aerogrid ÷ go-templating | RSS (go-templating / aerogrid) |
