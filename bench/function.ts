@@ -165,8 +165,9 @@ if (PEER_CASES.length > 0) {
     }
     peerStates++;
   }
-  /** A round's calls and request file for one side. Cold, round r sends variants from r × 10,000 on: no two rounds share one. */
+  /** A round's calls for one side. */
   const calls = (name: (typeof PEER_CASES)[number], peerSide: boolean) => (peerSide ? PEER_REQUESTS : AERO_PEER_REQUESTS[name]);
+  /** A round's request file for one side. Cold, round r sends variants from r × 10,000 on: no two rounds share one. */
   const files = (name: (typeof PEER_CASES)[number], round: number, peerSide: boolean) => {
     const bin = join(work, `peer-${name}-${round}-${peerSide ? 'gt' : 'aero'}.bin`);
     const make = (i: number) => (peerSide ? asGoTemplating(CASES[name](i)) : CASES[name](i));
