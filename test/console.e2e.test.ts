@@ -202,13 +202,17 @@ describe('the console, as a developer of acme', () => {
     // free text), the function refuses it, and its message carries the group's name.
     const group = '<img src=x onerror="window.pwned=1">';
     must(p.cp.apply([{ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: 'web', namespace: 'acme-dev' }, spec: { access: { allowedGroups: [group] } } }], '--field-manager=admin'));
-    await appendToEditor(page, '# refused\n');
-    await page.click('#save');
-    await page.waitForFunction(() => [...document.querySelectorAll('#timeline li')].some((li) => /the platform refused App web/.test(li.textContent ?? '')), undefined, { timeout: 30_000 });
-    expect((await timeline(page)).join('\n')).toContain(`the platform refused App web: App acme-dev/web: spec.access.allowedGroups: ${group} is not among the tenant's groups`);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
-    expect(await page.locator('#timeline img').count()).toBe(0);
-    must(p.cp.apply([{ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: 'web', namespace: 'acme-dev' }, spec: {} }], '--field-manager=admin'));
+    try {
+      await appendToEditor(page, '# refused\n');
+      await page.click('#save');
+      await page.waitForFunction(() => [...document.querySelectorAll('#timeline li')].some((li) => /the platform refused App web/.test(li.textContent ?? '')), undefined, { timeout: 30_000 });
+      expect((await timeline(page)).join('\n')).toContain(`the platform refused App web: App acme-dev/web: spec.access.allowedGroups: ${group} is not among the tenant's groups`);
+      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      expect(await page.locator('#timeline img').count()).toBe(0);
+    } finally {
+      // The admin's access back as it was, even when this test fails: the next tests save the App.
+      must(p.cp.apply([{ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: 'web', namespace: 'acme-dev' }, spec: {} }], '--field-manager=admin'));
+    }
   }, 60_000);
 
   test('an expired session: sign in again, and the unsaved edits are still there', async () => {
