@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}`, log: (m) => say(`console: ${m}`) });
   platform = started_.platform;
   web = started_.console;
-  const { cp, xp, kubelet } = platform;
+  const { cp, xp } = platform;
   const upDone = Date.now();
 
   const tenant = parse(readFileSync(join(ROOT, 'examples/tenant.yaml'), 'utf8'));
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   writeFileSync(join(folder, 'app.py'), `${readFileSync(join(folder, 'app.py'), 'utf8')}\n# an edit: a second release\n`);
   say(`edited ${join(folder, 'app.py')}`);
   await cli('push', folder, '--wait');
-  const builds = kubelet.buildsOf('acme-dev', 'hello');
+  const builds = platform.buildsOf('acme-dev', 'hello');
   if (builds.length !== 2) throw new Error(`expected exactly one build per distinct source (2), saw ${builds.length}: ${builds.join(', ')}`);
   await cli('releases', 'hello');
   await cli('rollback', 'hello', '--wait');
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     console.log(`$ crossplane resource trace ${kind} ${name}${ns ? ` -n ${ns}` : ''}`);
     console.log(trace(platform, kind, name, ns));
   }
-  console.log(`builds run: ${kubelet.buildsOf('acme-dev', 'hello').length} (${kubelet.buildsOf('acme-dev', 'hello').join(', ')})`);
+  console.log(`builds run: ${platform.buildsOf('acme-dev', 'hello').length} (${platform.buildsOf('acme-dev', 'hello').join(', ')})`);
   console.log(`timings: tools ${seconds(toolsDone - started)}, control plane and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
     + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App pushed → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
   console.log(`

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   await gitops.waitFor('aerogrid', 'Healthy', { timeoutMs: 120_000 });
   say(`every Application Synced/Healthy ${since(root)} after root.yaml. Argo CD's view:\n${table(gitops)}`);
 
-  const before = gitops.p.kubelet.builds.length;
+  const before = gitops.p.builds().length;
   const commitAt = Date.now();
   // commit() then refreshes tenant-acme, as a Git webhook to argocd-server does.
   const sha = gitops.commit('tenant-acme', 'hello: app.py answers its health check differently', { 'tenants/acme/apps/hello.yaml': hello.replace('return "ok"', 'return "ok, from a Git commit"') });
@@ -58,9 +58,9 @@ async function main(): Promise<void> {
   await waitUntil('the App to serve the new build', () => {
     const v = gitops.view('tenant-acme');
     const h = v.resources.find((x) => x.kind === 'App')?.health;
-    return v.revision === sha && v.sync === 'Synced' && h?.status === 'Healthy' && gitops.p.kubelet.builds.length > before;
+    return v.revision === sha && v.sync === 'Synced' && h?.status === 'Healthy' && gitops.p.builds().length > before;
   }, 180_000);
-  say(`commit → App Healthy again in ${since(commitAt)}, with ${gitops.p.kubelet.builds.length - before} build. Argo CD's view:\n${table(gitops)}`);
+  say(`commit → App Healthy again in ${since(commitAt)}, with ${gitops.p.builds().length - before} build. Argo CD's view:\n${table(gitops)}`);
   const rss = gitops.argo.rss();
   say(`Argo CD's memory (RSS): ${Object.entries(rss).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(0)} MiB`).join(', ')}`);
 

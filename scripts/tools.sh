@@ -3,7 +3,7 @@
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
 #   scripts/tools.sh [all|control-plane]                  build what is missing (control-plane: what make demo needs)
-#   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|etcd   one of them
+#   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh function-go-templating               the peer function: make bench and test/peers.test.ts
 #   scripts/tools.sh path TOOL                            print the cached binary's path
@@ -15,22 +15,29 @@
 #   scripts/tools.sh chromium                             Debian's chromium (the console's browser tests; Playwright cannot download one here)
 #   scripts/tools.sh argocd                               Argo CD (one multi-call binary), Debian's redis-server and git
 #                                                         (`path argocd-share`: its CRDs, base ConfigMaps, git-verify-wrapper.sh)
+#   scripts/tools.sh node                                 the real node: kubelet and kube-scheduler, Debian's containerd, runc,
+#                                                         CNI plugins, mmdebstrap and dnsmasq, crane, the Kaniko executor, the
+#                                                         images (pause, Kaniko, one base per runtime) and the Python package mirror
+#   scripts/tools.sh crane | kaniko | images | pypi       one of those (`path images`, `path pypi`: their folders)
+#
+# Every tool is built under a lock of its own (flock on $CACHE/.locks/TOOL) into a temporary
+# path that is renamed into place, so two runs that share the cache (two terminals, a CI job
+# beside a developer) never see a half-built tool: the second waits, then finds it cached.
 #
 # v1.32.2: the module proxy refuses some staging modules of v1.32.13 (csi-translation-lib,
 # kube-controller-manager, endpointslice, cri-client) and serves all those we need at v1.32.2.
 #
-# Crossplane: the Go module proxy is tried first, as a user on the internet would get it. The
-# proxy this project can reach refuses every github.com/crossplane/* module (403); then the
-# upstream source archives in ../shared/vendor-src/ (AEROGRID_VENDOR_SRC) are checked against
-# their SHA256SUMS, unpacked into the cache and used through `go mod edit -replace`.
+# Crossplane, Argo CD and Kaniko: the Go module proxy is tried first for the pinned version, as a
+# user on the internet would get it. The proxy this project can reach refuses every
+# github.com/crossplane/* module and Kaniko (403), and serves Argo CD v3.5.1 without the
+# gitops-engine folder it builds with; then the upstream source archive of the same version in
+# ../shared/vendor-src/ (AEROGRID_VENDOR_SRC) is checked against its SHA256SUMS, unpacked into the
+# cache and built. The version tested never depends on what the proxy serves.
 set -euo pipefail
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.32.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
-# Argo CD itself: v3.2.12 from the module proxy (its v3.5.x lacks the in-tree gitops-engine there);
-# failing that, v3.5.1 from the checked archive in $VENDOR_SRC.
-ARGOCD_BUILD_VERSION="${ARGOCD_BUILD_VERSION:-v3.2.12}"
-ARGOCD_VENDOR_VERSION="${ARGOCD_VENDOR_VERSION:-v3.5.1}"
+ARGOCD_VERSION="${ARGOCD_VERSION:-v3.5.1}"
 GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
 # The peer in make bench (issue 20): the same platform as Go templates.
 GO_TEMPLATING_VERSION="${GO_TEMPLATING_VERSION:-v0.9.2}"
@@ -39,24 +46,40 @@ GO_TEMPLATING_VERSION="${GO_TEMPLATING_VERSION:-v0.9.2}"
 CROSSPLANE_VERSION="${CROSSPLANE_VERSION:-v2.3.4}"
 CROSSPLANE_RUNTIME_VERSION="${CROSSPLANE_RUNTIME_VERSION:-v2.3.3}"
 FUNCTION_SDK_GO_VERSION="${FUNCTION_SDK_GO_VERSION:-v0.7.1}"
+# The real node (issue 29): go-containerregistry's crane packs the images; Kaniko is Chainguard's
+# maintained fork of the archived GoogleContainerTools/kaniko, as platform.yaml names it.
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+KANIKO_VERSION="${KANIKO_VERSION:-v1.25.5}"
+PAUSE_VERSION="${PAUSE_VERSION:-3.10}"
+PYPISERVER_VERSION="${PYPISERVER_VERSION:-2.4.2}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR_SRC="${AEROGRID_VENDOR_SRC:-$ROOT/../shared/vendor-src}"
+
+# The base image of each runtime platform.yaml offers: Debian's own Python, from the suite that
+# ships it (bookworm: 3.11, trixie: 3.13; no Debian suite ships 3.12). RUNTIME=SUITE.
+BASE_RUNTIMES="${BASE_RUNTIMES:-python3.11=bookworm python3.13=trixie}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 say() { echo "tools: $*" >&2; }
 die() { echo "tools: $*" >&2; exit 1; }
 
 bin_path() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kubectl) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
+    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
     ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
     crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
     crossplane-cli) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane-cli" ;;
-    argocd) echo "$CACHE/argocd-current/argocd" ;;
-    argocd-share) echo "$CACHE/argocd-current/share" ;;
+    argocd) echo "$CACHE/argocd-$ARGOCD_VERSION/argocd" ;;
+    argocd-share) echo "$CACHE/argocd-$ARGOCD_VERSION/share" ;;
     function-go-templating) echo "$CACHE/function-go-templating-$GO_TEMPLATING_VERSION/function-go-templating" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share or function-go-templating)" ;;
+    crane) echo "$CACHE/crane-$CRANE_VERSION/crane" ;;
+    kaniko) echo "$CACHE/kaniko-$KANIKO_VERSION/executor" ;;
+    images) echo "$CACHE/images" ;;
+    pypi) echo "$CACHE/pypi-$(pypi_key)" ;;
+    image-list) image_specs | cut -d' ' -f1,2 ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share, function-go-templating, crane, kaniko, images or pypi)" ;;
   esac
 }
 
@@ -64,7 +87,15 @@ need_go() {
   command -v go >/dev/null || die "Go is required to build pinned tools from the Go module proxy; install Go 1.23 or newer"
 }
 
-# A throwaway module that requires $1@$2 and runs `go build` on the given packages.
+# Runs "$@" holding $CACHE/.locks/NAME: one build of a tool at a time, whoever else shares the cache.
+with_lock() {
+  local name=$1; shift
+  mkdir -p "$CACHE/.locks"
+  ( flock 9 && "$@" ) 9>"$CACHE/.locks/$name.lock"
+}
+
+# A throwaway module that requires $1@$2 and runs `go build` on the given packages, each into
+# a temporary name in $out that is renamed into place once it is whole.
 build_in_module() {
   local module=$1 version=$2 out=$3 ldflags=$4; shift 4
   local work; work=$(mktemp -d)
@@ -77,16 +108,20 @@ build_in_module() {
     GOFLAGS=-mod=mod go mod download "$module" || die "cannot download $module@$version from the Go module proxy ($(go env GOPROXY))"
     GOFLAGS=-mod=mod go get "$module@$version" >/dev/null 2>&1 || true
     for pkg in "$@"; do
+      local name; name=${BINARY_NAME:-$(basename "$pkg")}
       say "building $pkg ($version)"
-      CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out/$(basename "$pkg")" "$pkg"
+      CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out/.$name.tmp" "$pkg"
+      mv "$out/.$name.tmp" "$out/$name"
     done
   )
 }
 
+KUBERNETES_COMMANDS="kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler"
+
 build_kubernetes() {
   local out; out=$(dirname "$(bin_path kube-apiserver)")
   local cmd missing=()
-  for cmd in kube-apiserver kube-controller-manager kubectl; do [ -x "$out/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd"); done
+  for cmd in $KUBERNETES_COMMANDS; do [ -x "$out/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd"); done
   [ ${#missing[@]} -eq 0 ] && { say "kubernetes $KUBERNETES_VERSION: cached in $out"; return; }
   need_go
   mkdir -p "$out"
@@ -110,21 +145,26 @@ build_etcd() {
   need_go
   mkdir -p "$out"
   # etcd's server module carries replace directives; building it as a dependency ignores them.
-  build_in_module go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$out" "-s -w" go.etcd.io/etcd/server/v3
-  mv "$out/v3" "$out/etcd"
+  BINARY_NAME=etcd build_in_module go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$out" "-s -w" go.etcd.io/etcd/server/v3
+}
+
+# A binary `go install`ed from the module proxy at a pinned version into the folder of $1 (a path).
+go_install() {
+  local out=$1 pkg=$2
+  [ -x "$out" ] && { say "$(basename "$out") ($pkg): cached in $(dirname "$out")"; return; }
+  need_go
+  local tmp; tmp=$(mktemp -d "$(dirname "$out").XXXX")
+  say "building $pkg"
+  CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "$pkg" || { rm -rf "$tmp"; die "cannot build $pkg from the Go module proxy"; }
+  mkdir -p "$(dirname "$out")" && mv "$tmp/$(basename "${pkg%@*}")" "$out" && rm -rf "$tmp"
 }
 
 # ghz, a gRPC load generator in Go: the benchmark's client must not be the bottleneck, and a
 # Node client is (its own decoding of the responses costs more than some servers' work).
-build_ghz() {
-  local out; out=$(dirname "$(bin_path ghz)")
-  [ -x "$out/ghz" ] && { say "ghz $GHZ_VERSION: cached in $out"; return; }
-  need_go
-  mkdir -p "$out"
-  say "building github.com/bojand/ghz/cmd/ghz ($GHZ_VERSION)"
-  CGO_ENABLED=0 GOBIN="$out" go install -trimpath -ldflags "-s -w" "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" \
-    || die "cannot build github.com/bojand/ghz@$GHZ_VERSION from the Go module proxy"
-}
+build_ghz() { go_install "$(bin_path ghz)" "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"; }
+
+# go-containerregistry's crane: packs the node's images and pushes them to the local registry.
+build_crane() { go_install "$(bin_path crane)" "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"; }
 
 # The upstream sources of Crossplane core, crossplane-runtime, the CLI and function-sdk-go, unpacked
 # side by side into the cache (prints the folder). From the module proxy when it serves them;
@@ -141,7 +181,6 @@ crossplane_src() {
     cp -r "$core" "$dir/crossplane"; cp -r "$cli" "$dir/cli"; chmod -R u+w "$dir"
   else
     say "the Go module proxy refuses Crossplane $CROSSPLANE_VERSION (github.com/crossplane/*); using the archives in $VENDOR_SRC"
-    [ -f "$VENDOR_SRC/SHA256SUMS" ] || die "no Crossplane sources: the module proxy refuses them and $VENDOR_SRC/SHA256SUMS is missing (set AEROGRID_VENDOR_SRC)"
     local archive
     for archive in "crossplane-$CROSSPLANE_VERSION" "crossplane-runtime-$CROSSPLANE_RUNTIME_VERSION" "crossplane-cli-$CROSSPLANE_VERSION" "function-sdk-go-$FUNCTION_SDK_GO_VERSION"; do
       check_archive "$archive"
@@ -165,7 +204,24 @@ proxy_dir() {
 
 # Dies unless $VENDOR_SRC/NAME.tar.gz is there and matches SHA256SUMS.
 check_archive() {
+  [ -f "$VENDOR_SRC/SHA256SUMS" ] || die "no source archive $1: the module proxy refuses it and $VENDOR_SRC/SHA256SUMS is missing (set AEROGRID_VENDOR_SRC)"
   (cd "$VENDOR_SRC" && grep " $1.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) || die "$VENDOR_SRC/$1.tar.gz is missing or does not match SHA256SUMS"
+}
+
+# The source of module@version into DIR (once): the module proxy's when it serves that version
+# and DIR/CHECK exists in it, else the checked archive ARCHIVE of the same version.
+source_of() {
+  local module=$1 archive=$2 dir=$3 check=$4 d
+  [ -f "$dir/.complete" ] && return
+  rm -rf "$dir" && mkdir -p "$dir"
+  if d=$(proxy_dir "$module") && [ -e "$d/$check" ]; then
+    cp -r "$d/." "$dir" && chmod -R u+w "$dir"
+  else
+    say "the Go module proxy does not serve $module whole; using $VENDOR_SRC/$archive.tar.gz"
+    check_archive "$archive"
+    tar -xzf "$VENDOR_SRC/$archive.tar.gz" -C "$dir" --strip-components=1
+  fi
+  touch "$dir/.complete"
 }
 
 # Every binary gets its version: core refuses every package when it reports an empty one
@@ -190,27 +246,27 @@ check_crossplane_version() {
 build_crossplane() {
   local out; out=$(bin_path crossplane)
   [ -x "$out" ] && { say "crossplane core $CROSSPLANE_VERSION: cached in $out"; return; }
-  local src; src=$(crossplane_src)
+  local src; src=$(with_lock crossplane-src crossplane_src)
   mkdir -p "$(dirname "$out")"
   say "building Crossplane core $CROSSPLANE_VERSION"
   (cd "$src/crossplane" && replace_vendored crossplane-runtime/v2=../crossplane-runtime \
     && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$(crossplane_ldflags)" -o "$out.tmp" ./cmd/crossplane) \
     || die "cannot build Crossplane core $CROSSPLANE_VERSION"
+  check_crossplane_version "$out.tmp" --version
   mv "$out.tmp" "$out"
-  check_crossplane_version "$out" --version
 }
 
 build_crossplane_cli() {
   local out; out=$(bin_path crossplane-cli)
   [ -x "$out" ] && { say "crossplane CLI $CROSSPLANE_VERSION: cached in $out"; return; }
-  local src; src=$(crossplane_src)
+  local src; src=$(with_lock crossplane-src crossplane_src)
   mkdir -p "$(dirname "$out")"
   say "building the crossplane CLI $CROSSPLANE_VERSION"
   (cd "$src/cli" && replace_vendored crossplane-runtime/v2=../crossplane-runtime crossplane/apis/v2=../crossplane/apis function-sdk-go=../function-sdk-go \
     && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$(crossplane_ldflags)" -o "$out.tmp" ./cmd/crossplane) \
     || die "cannot build the crossplane CLI $CROSSPLANE_VERSION"
+  check_crossplane_version "$out.tmp" version --client
   mv "$out.tmp" "$out"
-  check_crossplane_version "$out" version --client
 }
 
 # function-go-templating, the most common way to write a composition function, as the peer in the
@@ -221,18 +277,9 @@ build_go_templating() {
   local out; out=$(bin_path function-go-templating)
   [ -x "$out" ] && { say "function-go-templating $GO_TEMPLATING_VERSION: cached in $out"; return; }
   need_go
-  local src="$CACHE/src/function-go-templating-$GO_TEMPLATING_VERSION" xp d
-  xp=$(crossplane_src)
-  if [ ! -f "$src/.complete" ]; then
-    rm -rf "$src" && mkdir -p "$src"
-    if d=$(proxy_dir "github.com/crossplane-contrib/function-go-templating@$GO_TEMPLATING_VERSION"); then
-      cp -r "$d/." "$src" && chmod -R u+w "$src"
-    else
-      check_archive "function-go-templating-$GO_TEMPLATING_VERSION"
-      tar -xzf "$VENDOR_SRC/function-go-templating-$GO_TEMPLATING_VERSION.tar.gz" -C "$src" --strip-components=1
-    fi
-    touch "$src/.complete"
-  fi
+  local src="$CACHE/src/function-go-templating-$GO_TEMPLATING_VERSION" xp
+  xp=$(with_lock crossplane-src crossplane_src)
+  source_of "github.com/crossplane-contrib/function-go-templating@$GO_TEMPLATING_VERSION" "function-go-templating-$GO_TEMPLATING_VERSION" "$src" go.mod
   mkdir -p "$(dirname "$out")"
   say "building function-go-templating $GO_TEMPLATING_VERSION"
   (cd "$src" && { [ ! -d "$xp/crossplane-runtime" ] || go mod edit -replace "github.com/crossplane/crossplane-runtime/v2=$xp/crossplane-runtime" \
@@ -242,16 +289,23 @@ build_go_templating() {
   mv "$out.tmp" "$out"
 }
 
-# Debian's docker-registry: the local OCI registry Crossplane's package manager pulls from.
+# Debian's docker-registry: the local OCI registry Crossplane's package manager and the node pull from.
 install_registry() {
   [ -x /usr/bin/docker-registry ] && { say "docker-registry: installed"; return; }
   apt_install docker-registry
 }
 
+# Installs Debian packages; a package's service is never started (policy-rc.d says no while apt runs).
 apt_install() {
-  command -v apt-get >/dev/null || die "$1 is required (Debian package $1)"
-  say "installing Debian's $1"
-  apt-get install -y -qq "$1" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$1" >/dev/null; } || die "cannot install $1"
+  command -v apt-get >/dev/null || die "$* required (Debian packages)"
+  say "installing Debian's $*"
+  local policy=/usr/sbin/policy-rc.d made=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made=1; fi
+  local ok=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; } || ok=1
+  [ -z "$made" ] || rm -f "$policy"
+  [ $ok -eq 0 ] || die "cannot install $*"
 }
 
 # Debian's Lua 5.1: Argo CD runs health checks with Lua 5.1 semantics.
@@ -273,106 +327,251 @@ install_chromium() {
   apt_install chromium
 }
 
+# The node's runtime, from Debian (../shared/real-node/RECIPE.md): containerd 1.6, runc, the CNI
+# plugins; mmdebstrap for the base images, gcc and libc6-dev for the pause binary, dnsmasq for the
+# node's DNS, iproute2 for its network namespace.
+NODE_PACKAGES="containerd runc containernetworking-plugins mmdebstrap dnsmasq-base gcc libc6-dev iproute2 util-linux"
+install_node_packages() {
+  local p missing=()
+  for p in $NODE_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && { say "containerd, runc, CNI plugins, mmdebstrap, dnsmasq: installed"; return; }
+  apt_install "${missing[@]}"
+}
+
 # Argo CD, built from source and cached by version: one multi-call binary (ARGOCD_BINARY_NAME picks
 # argocd-repo-server, argocd-application-controller, argocd-applicationset-controller). The module
-# proxy's source first (go mod download; its go.mod has replace lines, so `go install pkg@version`
-# cannot build it), else the archive. About 20 minutes cold on 2 cores. Also Debian's redis-server
-# (Argo CD's cache) and git (the repo-server's).
+# proxy serves github.com/argoproj/argo-cd/v3@v3.5.1 without the in-tree gitops-engine/ it builds
+# with, so the archive of the same version is used. About 20 minutes cold on 2 cores. Also Debian's
+# redis-server (Argo CD's cache) and git (the repo-server's).
 build_argocd() {
   command -v redis-server >/dev/null || apt_install redis-server
   command -v git >/dev/null || apt_install git
-  local version
-  for version in "$ARGOCD_BUILD_VERSION" "$ARGOCD_VENDOR_VERSION"; do
-    if [ -x "$CACHE/argocd-$version/argocd" ] && [ -f "$CACHE/argocd-$version/share/VERSION" ]; then
-      say "argocd $version: cached"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return
-    fi
-    if [ -x "$CACHE/argocd-$version/argocd" ] && [ -f "$CACHE/src/argocd-$version/.complete" ]; then
-      argocd_share "$version" "$CACHE/src/argocd-$version"; ln -sfn "argocd-$version" "$CACHE/argocd-current"; return
-    fi
-  done
+  local out; out=$(dirname "$(bin_path argocd)")
+  [ -x "$out/argocd" ] && [ -f "$out/share/VERSION" ] && { say "argocd $ARGOCD_VERSION: cached in $out"; return; }
   need_go
-  argocd_from_proxy "$ARGOCD_BUILD_VERSION" && return
-  say "argocd: the module proxy's $ARGOCD_BUILD_VERSION did not build; using $VENDOR_SRC/argo-cd-$ARGOCD_VENDOR_VERSION.tar.gz"
-  argocd_from_archive "$ARGOCD_VENDOR_VERSION"
-}
-
-# v3.2.12 from the proxy did not compile when this was written: controller/cache/info.go calls
-# settings.ValidateExternalURL, which that module's util/settings does not define. A failed build
-# is remembered, so that the next run goes to the archive at once.
-argocd_from_proxy() {
-  local version=$1 dir="$CACHE/src/argocd-$1" src
-  [ -f "$CACHE/argocd-$version/.build-failed" ] && return 1
-  if [ ! -f "$dir/.complete" ]; then
-    src=$(proxy_dir "github.com/argoproj/argo-cd/v3@$version") && [ -d "$src/cmd" ] || return 1
-    rm -rf "$dir" && mkdir -p "$CACHE/src" && cp -r "$src" "$dir" && chmod -R u+w "$dir" && touch "$dir/.complete"
-  fi
-  argocd_build "$version" "$dir" && return
-  mkdir -p "$CACHE/argocd-$version" && touch "$CACHE/argocd-$version/.build-failed"
-  return 1
-}
-
-argocd_from_archive() {
-  local version=$1 dir="$CACHE/src/argocd-$1"
-  if [ ! -f "$dir/.complete" ]; then
-    check_archive "argo-cd-$version"
-    rm -rf "$dir" && mkdir -p "$dir"
-    tar -xzf "$VENDOR_SRC/argo-cd-$version.tar.gz" -C "$dir" --strip-components=1
-    touch "$dir/.complete"
-  fi
-  argocd_build "$version" "$dir" || die "argocd $version: the build failed"
-}
-
-argocd_build() {
-  local version=$1 dir=$2 out="$CACHE/argocd-$1"
-  say "argocd $version: building (about 20 minutes cold on 2 cores)"
+  local dir="$CACHE/src/argocd-$ARGOCD_VERSION"
+  source_of "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" "argo-cd-$ARGOCD_VERSION" "$dir" gitops-engine/go.mod
+  say "argocd $ARGOCD_VERSION: building (about 20 minutes cold on 2 cores)"
   mkdir -p "$out"
-  (cd "$dir" && GOFLAGS=-mod=mod go build -ldflags "-X github.com/argoproj/argo-cd/v3/common.version=${version#v}" -o "$out/argocd.tmp" ./cmd) || return 1
+  (cd "$dir" && GOFLAGS=-mod=mod go build -ldflags "-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" -o "$out/argocd.tmp" ./cmd) \
+    || die "argocd $ARGOCD_VERSION: the build failed"
+  "$out/argocd.tmp" version --client --short 2>/dev/null | grep -q "${ARGOCD_VERSION#v}" || die "argocd $ARGOCD_VERSION: the built binary does not report its version"
+  argocd_share "$dir" "$out"
   mv "$out/argocd.tmp" "$out/argocd"
-  argocd_share "$version" "$dir"
-  "$out/argocd" version --client --short 2>/dev/null | grep -q "${version#v}" || die "argocd $version: the built binary does not report its version"
-  ln -sfn "argocd-$version" "$CACHE/argocd-current"
-  say "argocd $version: built"
+  say "argocd $ARGOCD_VERSION: built"
 }
 
 # What running Argo CD out of cluster needs from its source, kept beside the binary (share/): its
 # CRDs, the argocd-* ConfigMaps and Secret of a base install, and hack/git-verify-wrapper.sh, which
 # the repo-server runs from PATH even with GPG off.
 argocd_share() {
-  local version=$1 dir=$2 share="$CACHE/argocd-$1/share"
+  local dir=$1 out=$2 share="$2/share.tmp"
   rm -rf "$share" && mkdir -p "$share/bin"
   cp -r "$dir/manifests/crds" "$share/crds"
   cp -r "$dir/manifests/base/config" "$share/config"
   cp "$dir/hack/git-verify-wrapper.sh" "$share/bin/git-verify-wrapper.sh" && chmod +x "$share/bin/git-verify-wrapper.sh"
-  echo "$version" >"$share/VERSION"
+  echo "$ARGOCD_VERSION" >"$share/VERSION"
+  rm -rf "$out/share" && mv "$share" "$out/share"
 }
 
 # Argo CD's CRDs, of the Argo CD that the GitOps tier runs (prints their folder).
 argocd_crds() {
-  build_argocd
-  echo "$CACHE/argocd-current/share/crds"
+  with_lock argocd build_argocd
+  echo "$(bin_path argocd-share)/crds"
+}
+
+# The Kaniko executor, Chainguard's maintained fork, at the pinned version: from the module proxy
+# (which serves the tag but not `go list` of the module), else the checked archive, which carries
+# its vendor/ folder. About 3 minutes cold.
+build_kaniko() {
+  local out; out=$(bin_path kaniko)
+  [ -x "$out" ] && { say "kaniko $KANIKO_VERSION: cached in $out"; return; }
+  need_go
+  local dir="$CACHE/src/kaniko-$KANIKO_VERSION"
+  source_of "github.com/chainguard-dev/kaniko@$KANIKO_VERSION" "kaniko-$KANIKO_VERSION" "$dir" cmd/executor
+  mkdir -p "$(dirname "$out")"
+  say "building the Kaniko executor $KANIKO_VERSION (about 3 minutes cold)"
+  local mod=mod; [ -f "$dir/vendor/modules.txt" ] && mod=vendor
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=$mod go build -trimpath \
+    -ldflags "-s -w -X github.com/chainguard-dev/kaniko/pkg/version.version=$KANIKO_VERSION" -o "$out.tmp" ./cmd/executor) \
+    || die "cannot build the Kaniko executor $KANIKO_VERSION"
+  mv "$out.tmp" "$out"
+}
+
+# --- Images -------------------------------------------------------------------------------------
+# Each image is an OCI layout in $CACHE/images/<name>-<key>/, which the platform pushes into its
+# registry with crane when it starts. They are made with crane against a registry that lives only
+# while they are (crane registry serve), then pulled into the layout.
+
+images_dir() { echo "$CACHE/images"; }
+
+# Runs "$@" with $REGISTRY pointing at a throwaway registry on loopback, stopped afterwards.
+with_scratch_registry() {
+  local crane; crane=$(bin_path crane)
+  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local disk; disk=$(mktemp -d)
+  "$crane" registry serve --address "127.0.0.1:$port" --disk "$disk" >/dev/null 2>&1 &
+  local pid=$!
+  local i; for i in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+  local rc=0
+  REGISTRY="127.0.0.1:$port" "$@" || rc=$?
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  rm -rf "$disk"
+  return $rc
+}
+
+# One layer tarball (root-owned, numeric ids) made from a folder.
+layer_of() { tar --owner=0 --group=0 --numeric-owner --sort=name --mtime=@0 -C "$1" -cf "$2" .; }
+
+# Makes image $1 (a layout folder) unless it is cached: $2 is a function that builds it at
+# $REGISTRY/image:build with crane, in a scratch registry.
+make_image() {
+  local layout=$1 builder=$2; shift 2
+  [ -f "$layout/index.json" ] && { say "image $(basename "$layout"): cached"; return; }
+  with_lock crane build_crane
+  local crane; crane=$(bin_path crane)
+  say "making image $(basename "$layout")"
+  local tmp; tmp=$(mktemp -d "$layout.XXXX")
+  image_in_scratch() {
+    "$builder" "$tmp" "$@"
+    "$crane" pull --insecure --format=oci "$REGISTRY/image:build" "$tmp/layout" >/dev/null
+  }
+  with_scratch_registry image_in_scratch "$@" || { rm -rf "$tmp"; die "cannot make image $(basename "$layout")"; }
+  rm -rf "$layout" && mv "$tmp/layout" "$layout" && rm -rf "$tmp"
+}
+
+# crane append onto the empty base, then the config: crane leaves os/architecture empty, and
+# containerd matches a single-manifest image against its platform.
+crane_image() {
+  local layer=$1; shift
+  local crane; crane=$(bin_path crane)
+  "$crane" append --insecure --oci-empty-base -f "$layer" -t "$REGISTRY/image:build" >/dev/null
+  "$crane" mutate --insecure --set-platform linux/amd64 "$@" "$REGISTRY/image:build" -t "$REGISTRY/image:build" >/dev/null
+}
+
+# The pause image, from the Kubernetes source of the pinned version (build/pause/linux/pause.c).
+pause_image() {
+  local work=$1 src
+  src=$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -f "$src/build/pause/linux/pause.c" ] || die "k8s.io/kubernetes@$KUBERNETES_VERSION has no build/pause/linux/pause.c"
+  mkdir -p "$work/rootfs"
+  gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-$KUBERNETES_VERSION" -o "$work/rootfs/pause" "$src/build/pause/linux/pause.c"
+  strip "$work/rootfs/pause"
+  layer_of "$work/rootfs" "$work/layer.tar"
+  crane_image "$work/layer.tar" --entrypoint /pause -u 65535:65535
+}
+
+# The Kaniko executor image, laid out as upstream's deploy/Dockerfile lays out kaniko-executor
+# (without the cloud credential helpers): /kaniko/executor, CA certificates, an empty docker
+# config folder, nsswitch.conf, /workspace.
+kaniko_image() {
+  local work=$1 r="$1/rootfs" src="$CACHE/src/kaniko-$KANIKO_VERSION"
+  mkdir -p "$r/kaniko/.docker" "$r/kaniko/ssl/certs" "$r/etc" "$r/workspace" "$r/root"
+  chmod 777 "$r/kaniko"
+  cp "$(bin_path kaniko)" "$r/kaniko/executor"
+  cp /etc/ssl/certs/ca-certificates.crt "$r/kaniko/ssl/certs/"
+  cp "$src/files/nsswitch.conf" "$r/etc/nsswitch.conf"
+  layer_of "$r" "$work/layer.tar"
+  crane_image "$work/layer.tar" --entrypoint /kaniko/executor -w /workspace \
+    -e HOME=/root -e USER=root -e PATH=/usr/local/bin:/kaniko -e SSL_CERT_DIR=/kaniko/ssl/certs -e DOCKER_CONFIG=/kaniko/.docker/
+}
+
+# A runtime's base image: Debian's python3 of the suite ($2), bootstrapped with mmdebstrap, and a
+# virtual environment in /opt/venv first on PATH. It gives `python` and `pip` (Debian's python3
+# package has no `python` command, and its system Python refuses pip installs, PEP 668), and pip
+# installs the App's requirements into it as root during the build; the App runs as 10001.
+base_image() {
+  local work=$1 suite=$2
+  SOURCE_DATE_EPOCH=0 nice mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --customize-hook='chroot "$1" env PYTHONDONTWRITEBYTECODE=1 python3 -m venv /opt/venv' \
+    --customize-hook='chroot "$1" /opt/venv/bin/python -c "import sys; assert sys.prefix == \"/opt/venv\""' \
+    "$suite" "$work/layer.tar" "$DEBIAN_MIRROR" >&2 || die "mmdebstrap of $suite failed"
+  crane_image "$work/layer.tar" --cmd python \
+    -e PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -e VIRTUAL_ENV=/opt/venv -e LANG=C.UTF-8 \
+    -l "org.opencontainers.image.description=Debian $suite python3 with a virtual environment in /opt/venv (aerogrid base)"
+}
+
+# The image keys: a new recipe (this file's functions) or version gives a new folder.
+recipe_key() { declare -f "$@" | sha256sum | cut -c1-12; }
+
+# Each image: REF (its repository and tag in the platform's registry) LAYOUT BUILDER [ARGS...].
+image_specs() {
+  local dir; dir=$(images_dir)
+  echo "platform/pause:$PAUSE_VERSION $dir/pause-$PAUSE_VERSION-$(recipe_key pause_image crane_image layer_of) pause_image"
+  echo "platform/kaniko-executor:$KANIKO_VERSION $dir/kaniko-$KANIKO_VERSION-$(recipe_key kaniko_image crane_image layer_of) kaniko_image"
+  local pair runtime suite
+  for pair in $BASE_RUNTIMES; do
+    runtime=${pair%%=*}; suite=${pair#*=}
+    echo "platform/python:${runtime#python} $dir/$runtime-$suite-$(recipe_key base_image crane_image) base_image $suite"
+  done
+}
+
+build_images() {
+  with_lock kubernetes build_kubernetes >/dev/null
+  with_lock kaniko build_kaniko
+  mkdir -p "$(images_dir)"
+  local ref layout builder args
+  while read -r ref layout builder args; do
+    # shellcheck disable=SC2086
+    with_lock "image-$(basename "$layout")" make_image "$layout" "$builder" $args
+  done < <(image_specs)
+}
+
+# --- The Python package mirror ---------------------------------------------------------------
+# Builds install requirements.txt from the index platform.yaml names, as a company points its
+# builds at its own mirror. Locally that index is pypiserver (from PyPI), serving the wheels that
+# the examples and tests need (scripts/pypi-mirror.txt), fetched once per runtime's Python.
+pypi_key() { cat "$ROOT/scripts/pypi-mirror.txt" <(echo "$BASE_RUNTIMES $PYPISERVER_VERSION") | sha256sum | cut -c1-12; }
+
+build_pypi() {
+  local out; out=$(bin_path pypi)
+  [ -f "$out/.complete" ] && { say "Python package mirror: cached in $out"; return; }
+  command -v python3 >/dev/null || die "python3 is required to fetch the Python package mirror's wheels"
+  local tmp; tmp=$(mktemp -d "$out.XXXX")
+  say "fetching the Python package mirror's wheels (scripts/pypi-mirror.txt) and pypiserver $PYPISERVER_VERSION"
+  # Run as venv/bin/python -m pypiserver: a venv's own scripts name the folder it was made in.
+  python3 -m venv "$tmp/venv" && "$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check "pypiserver==$PYPISERVER_VERSION" \
+    || { rm -rf "$tmp"; die "cannot install pypiserver $PYPISERVER_VERSION from PyPI"; }
+  local pair runtime
+  for pair in $BASE_RUNTIMES; do
+    runtime=${pair%%=*}
+    "$tmp/venv/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$tmp/packages" --only-binary=:all: \
+      --python-version "${runtime#python}" --implementation cp --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform any \
+      -r "$ROOT/scripts/pypi-mirror.txt" || { rm -rf "$tmp"; die "cannot download the wheels of scripts/pypi-mirror.txt for $runtime"; }
+  done
+  touch "$tmp/.complete"
+  rm -rf "$out" && mv "$tmp" "$out"
 }
 
 one() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kubectl) build_kubernetes ;;
-    etcd) build_etcd ;;
-    ghz) build_ghz ;;
-    lua) install_lua ;;
-    shells) install_shells ;;
-    chromium) install_chromium ;;
-    argocd) build_argocd ;;
+    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler) with_lock kubernetes build_kubernetes ;;
+    etcd) with_lock etcd build_etcd ;;
+    ghz) with_lock ghz build_ghz ;;
+    lua) with_lock apt install_lua ;;
+    shells) with_lock apt install_shells ;;
+    chromium) with_lock apt install_chromium ;;
+    argocd) with_lock argocd build_argocd ;;
     argocd-crds) argocd_crds ;;
-    function-go-templating) build_go_templating ;;
-    crossplane) build_crossplane ;;
-    crossplane-cli) build_crossplane_cli ;;
-    crossplane-src) crossplane_src ;;
-    registry) install_registry ;;
-    control-plane) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry ;;
-    all) build_etcd; build_kubernetes; build_crossplane; build_crossplane_cli; install_registry; install_lua; install_shells; install_chromium; build_argocd; build_go_templating ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|kube-apiserver|kube-controller-manager|kubectl|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|path TOOL]" ;;
+    function-go-templating) with_lock function-go-templating build_go_templating ;;
+    crossplane) with_lock crossplane build_crossplane ;;
+    crossplane-cli) with_lock crossplane-cli build_crossplane_cli ;;
+    crossplane-src) with_lock crossplane-src crossplane_src ;;
+    registry) with_lock apt install_registry ;;
+    crane) with_lock crane build_crane ;;
+    kaniko) with_lock kaniko build_kaniko ;;
+    images) with_lock apt install_node_packages; build_images ;;
+    pypi) with_lock pypi build_pypi ;;
+    node) with_lock apt install_node_packages; one crane; build_images; one pypi ;;
+    control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one registry; one node ;;
+    all) one control-plane; one lua; one shells; one chromium; one argocd; one function-go-templating ;;
+    *) die "usage: scripts/tools.sh [all|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|path TOOL]" ;;
   esac
 }
 
-# Several tools may be named at once: scripts/tools.sh crossplane crossplane-cli
-if [ "${1:-}" = path ]; then bin_path "${2:?tool name}"; exit; fi
-for tool in "${@:-all}"; do one "$tool"; done
+# Several tools may be named at once: scripts/tools.sh crossplane crossplane-cli. One line, so
+# that bash has read all of this file before it runs any of it (an edit during a long build
+# cannot change what the running build does next).
+main() { if [ "${1:-}" = path ]; then bin_path "${2:?tool name}"; return; fi; local tool; for tool in "${@:-all}"; do one "$tool"; done; }; main "$@"; exit

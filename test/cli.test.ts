@@ -126,7 +126,7 @@ describe('the App a push applies', () => {
   test('too much source for a ConfigMap, and an unknown runtime, are refused before any request', () => {
     const big = [...files, ...Array.from({ length: 4 }, (_, i) => ({ path: `data${i}.py`, content: 'x'.repeat(250 * 1024) }))];
     expect(problems(() => appManifest('shop', big, {}))).toEqual([`spec.files: spec.files must hold at most ${MAX_TOTAL_BYTES} characters in all, so that the build context fits in one ConfigMap`]);
-    expect(problems(() => appManifest('shop', files, { runtime: 'python2.7' }))).toEqual(['--runtime python2.7: not a runtime aerogrid offers; use one of python3.12, python3.11']);
+    expect(problems(() => appManifest('shop', files, { runtime: 'python2.7' }))).toEqual(['spec.runtime: spec.runtime must be a runtime name such as python3.13']);
   });
 
   test('too many files: how many were found, and how to leave some out', () => {
@@ -190,7 +190,7 @@ describe('output formats', () => {
   const ready: Obj = {
     apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App',
     metadata: { name: 'shop', namespace: 'acme-dev', creationTimestamp: '2026-11-22T11:55:00Z', managedFields: [{ manager: 'aerogrid' }] },
-    spec: { runtime: 'python3.12', files: [{ path: 'app.py', content: 'x' }, { path: 'requirements.txt', content: '' }] },
+    spec: { runtime: 'python3.13', files: [{ path: 'app.py', content: 'x' }, { path: 'requirements.txt', content: '' }] },
     status: {
       phase: 'Ready', url: 'https://apps.example.com/apps/acme-dev/shop/', access: 'jwt', image: 'r/acme/shop:3f2a', sourceDigest: 'sha256:3f2a',
       build: { phase: 'Succeeded', job: 'shop-build-3f2a' }, message: 'serving sha256:3f2a', revision: 2,

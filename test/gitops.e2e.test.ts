@@ -192,7 +192,7 @@ describe('Git drives change', () => {
     const sha = g.commit('tenant-acme', 'broken: an App with a runtime that is not offered', { 'tenants/acme/apps/broken.yaml': invalid });
     const failed = await syncFailure('tenant-acme', sha, 'App', 'broken');
     // The API server's own words, through Argo CD: the field, and what is allowed there.
-    expect(failed.message).toContain(`${field}: Unsupported value: "ruby3.3": supported values: "python3.12", "python3.11"`);
+    expect(failed.message).toContain(`${field}: Unsupported value: "ruby3.3": supported values: "python3.13", "python3.11"`);
     expect(g.view('tenant-acme').sync).toBe('OutOfSync');
     expect(app('broken', 'acme-dev')).toBeUndefined();
     expect(deploymentImage('hello', 'acme-dev')).toBe(served);

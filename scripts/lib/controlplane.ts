@@ -25,6 +25,8 @@ export interface ControlPlane {
    * the user as CN and the groups as O, as a company's identity provider would issue them.
    */
   kubeconfigFor(user: string, groups: string[], namespace?: string): string;
+  /** A kubeconfig for the client certificate <name>.crt and <name>.key already issued in `dir`. */
+  kubeconfigWith(name: string): string;
   stop(): Promise<void>;
 }
 
@@ -42,17 +44,22 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 }
 
 /**
- * The controllers that make sense without a kubelet: default ServiceAccounts, quota status,
- * namespace deletion and garbage collection. Job, Deployment and ReplicaSet controllers stay
- * off: with no container runtime their status is played by whoever drives the control plane.
+ * `all`: every controller of kube-controller-manager (Deployment, ReplicaSet, Job, HPA, node
+ * lifecycle…) but those that need a cloud or allocate node CIDRs, for the real node (node.ts).
+ * `simulated`: those that make sense without a kubelet (default ServiceAccounts, quota status,
+ * namespace deletion, garbage collection), for the scale run, whose simulated kubelet plays the
+ * Job and Deployment controllers itself for 1,000 Apps.
  */
-const CONTROLLERS = [
-  'serviceaccount-controller', 'serviceaccount-token-controller', 'root-ca-certificate-publisher-controller',
-  'resourcequota-controller', 'namespace-controller', 'garbage-collector-controller', 'clusterrole-aggregation-controller',
-].join(',');
+const CONTROLLERS = {
+  all: '*,-nodeipam,-route,-service,-cloud-node-lifecycle',
+  simulated: [
+    'serviceaccount-controller', 'serviceaccount-token-controller', 'root-ca-certificate-publisher-controller',
+    'resourcequota-controller', 'namespace-controller', 'garbage-collector-controller', 'clusterrole-aggregation-controller',
+  ].join(','),
+};
 
 export interface ControlPlaneOptions {
-  controllers?: boolean;
+  controllers?: keyof typeof CONTROLLERS;
   /**
    * Runs once the control plane's CA exists (ca.crt and ca.key in `dir`) and before
    * kube-apiserver starts; returns more flags for it (say, --authentication-config).
@@ -66,6 +73,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   authority(dir, 'ca');
   issue(dir, 'apiserver', 'ca', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   issue(dir, 'admin', 'ca', '/O=system:masters/CN=aerogrid-admin', 'extendedKeyUsage=clientAuth\n');
+  // The API server's client toward kubelets (logs, exec, port-forward), bound to system:kubelet-api-admin below.
+  issue(dir, 'apiserver-kubelet-client', 'ca', '/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\n');
   // The service-account signing key is RSA, the algorithm every Kubernetes version accepts.
   openssl(dir, 'genrsa', '-out', 'sa.key', '2048');
   openssl(dir, 'rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
@@ -92,7 +101,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
     '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
-    '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=RBAC', '--allow-privileged=true', '--v=0',
+    '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--v=0',
+    '--kubelet-client-certificate=apiserver-kubelet-client.crt', '--kubelet-client-key=apiserver-kubelet-client.key',
+    '--kubelet-certificate-authority=ca.crt', '--kubelet-preferred-address-types=InternalIP',
     ...((await opts.beforeApiserver?.(dir)) ?? []),
   ]);
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
@@ -110,9 +121,13 @@ current-context: aerogrid
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
   };
   await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, () => logs);
+  const bind = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, 'create', 'clusterrolebinding', 'kube-apiserver-kubelet-client',
+    '--clusterrole=system:kubelet-api-admin', '--user=kube-apiserver-kubelet-client'], { encoding: 'utf8' });
+  if (bind.status !== 0) throw new Error(`cannot bind the API server's kubelet client: ${bind.stderr}`);
   if (opts.controllers) {
     run(toolPath('kube-controller-manager'), [
-      `--kubeconfig=${kubeconfig}`, `--controllers=${CONTROLLERS}`, '--service-account-private-key-file=sa.key', '--root-ca-file=ca.crt',
+      `--kubeconfig=${kubeconfig}`, `--controllers=${CONTROLLERS[opts.controllers]}`, '--service-account-private-key-file=sa.key', '--root-ca-file=ca.crt',
+      '--cluster-signing-cert-file=ca.crt', '--cluster-signing-key-file=ca.key',
       '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--v=0',
     ]);
     await waitFor('kube-controller-manager', async () => kubectl('get', 'serviceaccount', 'default', '-n', 'default').status === 0, 60000, () => logs);
@@ -142,6 +157,11 @@ current-context: aerogrid
       issue(dir, user, 'ca', subject, 'extendedKeyUsage=clientAuth\n');
       const file = join(dir, `kubeconfig-${user}`);
       writeKubeconfig(file, user, namespace);
+      return file;
+    },
+    kubeconfigWith(name: string) {
+      const file = join(dir, `kubeconfig-${name}`);
+      writeKubeconfig(file, name);
       return file;
     },
     async stop() {

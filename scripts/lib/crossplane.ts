@@ -43,12 +43,14 @@ export interface Crossplane {
   install(version: string, opts?: { legacy?: boolean }): Promise<void>;
   /** Moves the installed Function to another published version (a package upgrade). */
   upgradeFunction(version: string): Promise<void>;
-  /** Stops core, the runtime's function processes and the registry. */
+  /** Stops core and the runtime's function processes. */
   stop(): Promise<void>;
 }
 
 export interface CrossplaneOptions {
   say?: (msg: string) => void;
+  /** host:port of the platform's registry (registry.ts), where the packages are published. */
+  registry: string;
   /** Extra flags for `crossplane core start`. */
   coreFlags?: string[];
   /** How the function runtime runs the function (compiled, replicas). */
@@ -68,7 +70,7 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | fa
 const condition = (o: Obj | undefined, type: string) => (o?.status?.conditions ?? []).find((c: Obj) => c.type === type);
 export const isTrue = (o: Obj | undefined, type: string) => condition(o, type)?.status === 'True';
 
-export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions = {}): Promise<Crossplane> {
+export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions): Promise<Crossplane> {
   const say = opts.say ?? (() => {});
   const bin = toolPath('crossplane');
   const cli = toolPath('crossplane-cli');
@@ -79,8 +81,8 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions 
   const env = { ...process.env, KUBECONFIG: cp.kubeconfig, POD_NAMESPACE: CROSSPLANE_NAMESPACE };
   let logs = '';
   const children: ChildProcess[] = [];
-  const run = (file: string, args: string[], quiet = false) => {
-    const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', quiet ? 'ignore' : 'pipe', quiet ? 'ignore' : 'pipe'] });
+  const run = (file: string, args: string[]) => {
+    const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (logs += d));
     child.stderr?.on('data', (d) => (logs += d));
     children.push(child);
@@ -102,20 +104,13 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions 
   for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
 
   mkdirSync(join(dir, 'xpkg-cache'), { recursive: true }); // core does not make it: "cannot unpack package: ... closed pipe"
-  const [metricsPort, healthPort, registryPort] = [await freePort(), await freePort(), await freePort()];
-  writeFileSync(join(dir, 'registry.yaml'), `version: 0.1
-log: { level: error, accesslog: { disabled: true } }
-storage: { filesystem: { rootdirectory: ${join(dir, 'registry')} }, delete: { enabled: true } }
-http: { addr: 127.0.0.1:${registryPort} }
-`);
-  run('/usr/bin/docker-registry', ['serve', join(dir, 'registry.yaml')], true); // it logs every 404 as an error
-  const registry = `127.0.0.1:${registryPort}`;
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
+  const registry = opts.registry;
 
   run(bin, ['core', 'start', '--enable-webhooks=false', '--package-runtime=Function=External', `--tls-client-certs-dir=${clientDir}`,
     `--xpkg-cache-dir=${join(dir, 'xpkg-cache')}`, `--metrics-port=${metricsPort}`, `--health-probe-port=${healthPort}`, ...(opts.coreFlags ?? [])]);
   await waitUntil('Crossplane core to report healthy', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok, 60_000, () => logs.slice(-3000));
-  await waitUntil(`the registry on ${registry}`, async () => (await fetch(`http://${registry}/v2/`).catch(() => undefined))?.ok, 30_000, () => logs.slice(-3000));
-  say(`Crossplane ${version} core started (External function runtime, webhooks off); registry on ${registry}`);
+  say(`Crossplane ${version} core started (External function runtime, webhooks off)`);
 
   const runtime = new FunctionRuntime(cp, { say, ...opts.runtime });
   runtime.start();

@@ -14,7 +14,6 @@ import { platformFileOf, synthesize } from '../../src/compositions/synth.js';
 import { ARGOCD_NAMESPACE, startArgoCD, type ArgoCD } from './argocd.js';
 import { waitUntil } from './crossplane.js';
 import { must } from './install.js';
-import type { KubeletOptions } from './kubelet.js';
 import { ROOT } from './net.js';
 import { startPlatform, type Platform } from './platform.js';
 
@@ -53,7 +52,6 @@ export interface GitOps {
 
 export interface GitOpsOptions {
   say?: (msg: string) => void;
-  kubelet?: KubeletOptions;
   /** Files of the first commit, besides platform.yaml and dist/ (say, tenants/acme/tenant.yaml). */
   files: Record<string, string>;
 }
@@ -89,7 +87,7 @@ export function viewOf(app: Obj | undefined): AppView {
 
 export async function startGitOps(opts: GitOpsOptions): Promise<GitOps> {
   const say = opts.say ?? (() => {});
-  const p = await startPlatform({ say, kubelet: opts.kubelet, publishOnly: true });
+  const p = await startPlatform({ say, publishOnly: true });
   let argo: ArgoCD | undefined;
   try {
     const repo = join(p.cp.dir, 'git', 'aerogrid');

@@ -1,17 +1,22 @@
 // The whole local platform, as `make demo`, `make up` and the end-to-end tests use it:
-// etcd + kube-apiserver + kube-controller-manager, real Crossplane core with aerogrid installed
-// from dist/ through its package manager, the function over mTLS (runtime.ts), aerogrid's
-// ClusterRole and Tenant deletion policy, and the simulated kubelet.
+// etcd + kube-apiserver + kube-controller-manager, a real node (node.ts: kubelet, kube-scheduler,
+// containerd, the registry, the package index), real Crossplane core with aerogrid installed from
+// dist/ through its package manager, the function over mTLS (runtime.ts), aerogrid's ClusterRole
+// and Tenant deletion policy. Only `make scale` runs the simulated kubelet instead (kubelet.ts):
+// 1,000 real builds cannot run on this machine.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
+import { platformFileOf } from '../../src/compositions/synth.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { startCrossplane, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
 import { SimulatedKubelet, type KubeletOptions } from './kubelet.js';
-import { ROOT } from './net.js';
+import { ROOT, freePort } from './net.js';
+import { startNode, type Node } from './node.js';
 import { GROUPS_CLAIM, startIdentityProvider, type IdentityProvider } from './oidc.js';
+import { startRegistry, type Registry } from './registry.js';
 
 type Obj = Record<string, any>;
 
@@ -31,7 +36,14 @@ export const PACKAGE_VERSION = 'v0.1.0';
 export interface Platform {
   cp: ControlPlane;
   xp: Crossplane;
-  kubelet: SimulatedKubelet;
+  /** The real node, unless the platform was started with `simulated`. */
+  node?: Node;
+  /** The simulated kubelet of `make scale`. */
+  kubelet?: SimulatedKubelet;
+  /** Every build Job since the platform started, namespace/name, in order. */
+  builds(): string[];
+  /** The build Jobs of one App (named <app>-build-<digest>). */
+  buildsOf(namespace: string, app: string): string[];
   /** The local identity provider kube-apiserver trusts, when started with `oidc`. */
   idp?: IdentityProvider;
   get(kind: string, name: string, namespace?: string): Obj | undefined;
@@ -40,7 +52,12 @@ export interface Platform {
 
 export interface PlatformOptions {
   say?: (msg: string) => void;
-  kubelet?: KubeletOptions;
+  /**
+   * The simulated kubelet instead of the real node, with only the controllers that need no
+   * kubelet: for the 1,000 Apps of make scale, which no real node here can build. Named
+   * SIMULATED wherever it acts.
+   */
+  simulated?: KubeletOptions;
   coreFlags?: string[];
   /** How the function runtime runs the function (compiled, replicas). */
   runtime?: CrossplaneOptions['runtime'];
@@ -76,6 +93,9 @@ export function authenticationConfiguration(idp: IdentityProvider): string {
   });
 }
 
+/** The platform settings make build embedded in dist/ (platform.yaml): registry, package index, images. */
+export const platformSettings = () => platformFileOf(parseYaml(readFileSync(join(ROOT, 'platform.yaml'), 'utf8'))).settings;
+
 export function ensureTools(): void {
   const r = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'control-plane'], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('scripts/tools.sh control-plane failed');
@@ -85,7 +105,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const say = opts.say ?? (() => {});
   let idp: IdentityProvider | undefined;
   const cp = await startControlPlane({
-    controllers: true,
+    controllers: opts.simulated ? 'simulated' : 'all',
     beforeApiserver: opts.oidc ? async (dir) => {
       idp = await startIdentityProvider({ pkiDir: dir, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
       writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp));
@@ -96,10 +116,20 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     await idp?.stop();
     throw err;
   });
+  let node: Node | undefined;
+  let registry: Registry | undefined;
   let xp: Crossplane | undefined;
   try {
+    if (opts.simulated) {
+      registry = await startRegistry(join(cp.dir, 'registry'), `127.0.0.1:${await freePort()}`);
+    } else {
+      const settings = platformSettings();
+      const registryName = settings.registry.split('/')[0];
+      node = await startNode(cp, { say, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
+      registry = node.registry;
+    }
     await opts.beforeInstall?.(cp);
-    xp = await startCrossplane(cp, { say, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
+    xp = await startCrossplane(cp, { say, registry: registry.address, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
     xp.publish(PACKAGE_VERSION);
     if (!opts.publishOnly) {
       await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
@@ -108,20 +138,26 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     }
   } catch (err) {
     await xp?.stop();
+    await (node ?? registry)?.stop();
     await cp.stop();
     await idp?.stop();
     throw err;
   }
-  const kubelet = new SimulatedKubelet(cp, { say, ...opts.kubelet }).start();
+  const kubelet = opts.simulated ? new SimulatedKubelet(cp, { say, ...opts.simulated }).start() : undefined;
+  const builds = () => node?.builds ?? kubelet!.builds;
   return {
     cp,
     xp: xp!,
+    node,
     kubelet,
     idp,
+    builds,
+    buildsOf: (namespace, app) => builds().filter((b) => b.startsWith(`${namespace}/${app}-build-`)),
     get: (kind, name, namespace) => getObject(cp, kind, name, namespace),
     async stop() {
-      await kubelet.stop();
+      await kubelet?.stop();
       await xp!.stop();
+      await (node ?? registry)!.stop();
       await cp.stop();
       await idp?.stop();
     },

@@ -5,8 +5,13 @@ import { dnsLabel, patterned, quantity, ruled, type Rule } from './rules.js';
 
 /** Longest App name: keeps `<app>-build-<10 hex>` (49) and every other derived name a valid label. */
 export const APP_NAME_MAX = 30;
-export const RUNTIMES = ['python3.12', 'python3.11'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
+/**
+ * A runtime's name: the Python it builds and runs with. Which runtimes exist is the platform's
+ * choice (platform.yaml `runtimes`): the XRD offers exactly those (an enum, and the platform's
+ * default), the function refuses any other, and the CLI and the console read them from the tenant
+ * directory ConfigMap of the namespace.
+ */
+export const RUNTIME_PATTERN = '^python3\\.[0-9]{1,2}$';
 
 /** Bounds that keep the build context (files + Dockerfile + keys) inside one 1 MiB ConfigMap with room to spare. */
 export const MAX_FILES = 64;
@@ -139,7 +144,7 @@ const IMAGE_REF = '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9
 
 export const AppSpec = ruled(
   z.object({
-    runtime: z.enum(RUNTIMES).default('python3.12').meta({ description: 'Language runtime that builds and runs the files.' }),
+    runtime: patterned('spec.runtime', RUNTIME_PATTERN, 'a runtime name such as python3.13', "Language runtime that builds and runs the files: one the platform offers. Left out, the platform's default.", 16).optional(),
     files: Files.default([]),
     image: patterned(
       'spec.image',

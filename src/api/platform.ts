@@ -1,8 +1,8 @@
 // The function's input: what a platform engineer sets once for the whole cluster
 // (platform.yaml), embedded by `make build` in every Composition's pipeline step.
 import { z } from 'zod';
-import { RUNTIMES, type Runtime } from './app.js';
-import { dnsLabel, patterned, quantity } from './rules.js';
+import { RUNTIME_PATTERN } from './app.js';
+import { dnsLabel, patterned, quantity, ruled } from './rules.js';
 import { TIERS } from './tenant.js';
 
 export const INPUT_GROUP = 'fn.platform.aerogrid.io';
@@ -16,18 +16,23 @@ const IMAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9
 const image = (field: string, description: string) =>
   patterned(field, IMAGE, 'an image reference such as cgr.dev/chainguard/kaniko:latest', description, 256);
 
-const Runtimes = z
-  .object(
-    Object.fromEntries(
-      RUNTIMES.map((r) => [
-        r,
-        z.object({ baseImage: image(`runtimes.${r}.baseImage`, `Base image for ${r} builds.`) }).optional(),
-      ]),
-    ) as { [K in Runtime]: z.ZodOptional<z.ZodObject<{ baseImage: z.ZodString }>> },
-  )
-  .meta({ description: 'Runtimes this platform builds, and their base images. An App asking for a runtime left out gets a FATAL result.' });
+const Runtimes = ruled(
+  z.record(z.string().max(16), z.object({ baseImage: image('runtimes.*.baseImage', 'Base image of its builds: it must have `python` and `pip` on PATH.') })),
+  'Runtimes this platform builds, and their base images. The XRD offers exactly these; an App asking for another is refused.',
+  [
+    {
+      cel: `self.all(r, r.matches(r'${RUNTIME_PATTERN}'))`,
+      message: 'runtimes: every runtime must be named pythonX.Y, such as python3.13',
+      holds: (r) => Object.keys(r).every((k) => new RegExp(RUNTIME_PATTERN).test(k)),
+    },
+    { cel: 'size(self) > 0', message: 'runtimes must offer at least one runtime', holds: (r) => Object.keys(r).length > 0 },
+  ],
+);
 
-export const PlatformSettings = z
+const HOST_PORT = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?$';
+const INDEX_URL = '^https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[-A-Za-z0-9._~/]*)?$';
+
+export const PlatformSettings = ruled(z
   .object({
     appsDomain: patterned('appsDomain', HOSTNAME, 'a DNS hostname such as apps.example.com', 'Host that serves /apps/<tenant>/<app>/.', 253),
     urlScheme: z.enum(['https', 'http']).default('https').meta({ description: 'Scheme of the URLs shown in App status.' }),
@@ -60,6 +65,7 @@ export const PlatformSettings = z
     ),
     kanikoImage: image('kanikoImage', "Kaniko executor image. Default: Chainguard's maintained fork (the original project is archived)."),
     runtimes: Runtimes,
+    defaultRuntime: z.string().max(16).meta({ description: 'The runtime of an App that names none: one of runtimes.' }),
     defaultTier: z.enum(TIERS).default('free').meta({ description: 'Tier of a Tenant that names none.' }),
     build: z
       .object({
@@ -67,8 +73,16 @@ export const PlatformSettings = z
         retries: z.int().min(0).max(5).default(1).meta({ description: 'backoffLimit of a build Job.' }),
         cpu: quantity('build.cpu', 'CPU limit of a build.').default('1'),
         memory: quantity('build.memory', 'Memory limit of a build.').default('2Gi'),
+        pythonIndex: patterned('build.pythonIndex', INDEX_URL, 'an http or https URL such as https://pypi.example.com/simple/',
+          "The package index builds install requirements.txt from (pip's --index-url): a company's own mirror. Over http, pip is told to trust its host.", 256)
+          .default('https://pypi.org/simple/'),
+        insecureRegistries: z
+          .array(patterned('build.insecureRegistries[]', HOST_PORT, 'a registry host with an optional port', 'A registry Kaniko reaches over plain HTTP.', 253))
+          .max(8)
+          .default([])
+          .meta({ description: 'Registries (host[:port]) that Kaniko pulls from and pushes to over plain HTTP (--insecure-registry). Empty in production.' }),
       })
-      .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi' })
+      .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi', pythonIndex: 'https://pypi.org/simple/', insecureRegistries: [] })
       .meta({ description: 'Bounds on every build Job.' }),
     appResyncSeconds: z
       .int()
@@ -81,8 +95,13 @@ export const PlatformSettings = z
           'Changes to the App or to what it composes are seen at once, by watches; a change to its Tenant (groups, issuer, ' +
           'registry Secret) reaches it within this time. An App that is not Ready is rendered again every 60 s.',
       }),
-  })
-  .meta({ description: 'Platform-wide settings for the aerogrid function.' });
+  }), 'Platform-wide settings for the aerogrid function.', [
+  {
+    cel: 'self.defaultRuntime in self.runtimes',
+    message: 'defaultRuntime must be one of the runtimes this platform offers',
+    holds: (s) => s.defaultRuntime in s.runtimes,
+  },
+]);
 export type PlatformSettings = z.infer<typeof PlatformSettings>;
 
 const PACKAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$';

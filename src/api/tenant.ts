@@ -123,7 +123,7 @@ export const TenantBuilds = z
     registrySecret: dnsLabel(
       'spec.builds.registrySecret',
       63,
-      'Name of the kubernetes.io/dockerconfigjson Secret, in each tenant namespace, that Kaniko pushes with.',
+      'Name of the kubernetes.io/dockerconfigjson Secret, in each tenant namespace, that Kaniko pushes with when it exists (a registry that takes pushes without credentials needs none).',
     ).default('aerogrid-registry'),
     egress: z
       .array(EgressRule)

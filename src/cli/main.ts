@@ -105,7 +105,7 @@ program
   .description('create or update an App from a folder (or an image); with --wait, follow it to Ready')
   .argument('[dir]', 'the folder that holds app.py', '.')
   .option('--name <name>', 'App name (default: the folder name)')
-  .addOption(new Option('--runtime <runtime>', 'language runtime (default: python3.12; kept until changed)'))
+  .addOption(new Option('--runtime <runtime>', "language runtime, one the platform offers (default: the platform's; kept until changed)"))
   .option('--public', 'serve without requiring a JWT (kept until --no-public)')
   .option('--no-public', 'require an Auth0 token from an allowed group again (the default)')
   .option('--image <ref>', 'run this prebuilt image instead of building a folder (the folder is not read)')
@@ -132,6 +132,7 @@ program
     appManifest(name, source?.files, given);
     duration(opts.timeout);
     const c = await cluster(cmd);
+    if (given.runtime !== undefined) await offered(c, given.runtime);
     const before = await c.getApp(name);
     if (before) guardGitOps(before, !!opts.force);
     // What this command set before and is not told now, it keeps: a field manager that stops
@@ -174,6 +175,14 @@ program
     }
     await follow(c, name, applied, since, opts.timeout);
   });
+
+/** The platform decides which runtimes exist: the tenant directory of the namespace lists them. */
+async function offered(c: Cluster, runtime: string): Promise<void> {
+  const dir = await c.client.tenantDirectory(c.namespace).catch(() => undefined);
+  if (dir && dir.runtimes.length > 0 && !dir.runtimes.includes(runtime)) {
+    throw new CliError(`--runtime ${runtime}: not a runtime this platform offers; use one of ${dir.runtimes.join(', ')}${dir.defaultRuntime ? ` (default ${dir.defaultRuntime})` : ''}`, EXIT.usage);
+  }
+}
 
 /** Says loudly when a push changes who may call the App; access is kept between pushes otherwise. */
 function sayAccess(name: string, before: App | undefined, wanted: boolean | undefined): void {

@@ -1,7 +1,7 @@
 // The App that `aerogrid push` applies, built from a folder and the flags, and checked
 // locally against the very schema the XRD and the function enforce, before any request.
 import { basename, resolve } from 'node:path';
-import { APP_NAME_MAX, AppSpec, MAX_FILES, RUNTIMES, problemFile, type AppFile } from '../api/app.js';
+import { APP_NAME_MAX, AppSpec, MAX_FILES, problemFile, type AppFile } from '../api/app.js';
 import { nameProblems } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
 import { IGNORE_FILE } from './source.js';
@@ -80,9 +80,6 @@ export function parseCommand(value: string): string[] {
 
 /** Problems as the developer knows them: by file, not by spec.files[3]. */
 export function validate(app: AppManifest): void {
-  if (app.spec.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(app.spec.runtime)) {
-    throw new ManifestError([`--runtime ${app.spec.runtime}: not a runtime aerogrid offers; use one of ${RUNTIMES.join(', ')}`]);
-  }
   const files = app.spec.files ?? [];
   const parsed = parseAt(AppSpec, app.spec, 'spec');
   if (parsed.ok) return;

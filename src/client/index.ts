@@ -84,6 +84,15 @@ export interface Applied<T extends App | Tenant> {
   spec?: Partial<T['spec']>;
 }
 
+/** A tenant namespace's directory (the aerogrid-tenant ConfigMap the Tenant composes in each). */
+export interface TenantDirectory {
+  tenant: string;
+  namespaces: string[];
+  /** The runtimes the platform offers, and the one an App that names none gets. */
+  runtimes: string[];
+  defaultRuntime?: string;
+}
+
 export type WatchEvent<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T };
 
 export interface ClientOptions {
@@ -192,14 +201,28 @@ export class AerogridClient {
     for (const ns of known) {
       if (namespaces.has(ns)) continue;
       try {
-        const dir = await this.getJson<{ data?: { namespaces?: string } }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of namespace ${ns}`);
-        for (const n of (dir.data?.namespaces ?? '').split('\n').filter(Boolean)) namespaces.add(n);
+        for (const n of (await this.tenantDirectory(ns))?.namespaces ?? []) namespaces.add(n);
       } catch (err) {
-        if (!(err instanceof ClientError && (err.kind === 'forbidden' || err.kind === 'notFound'))) throw err;
+        if (!(err instanceof ClientError && err.kind === 'forbidden')) throw err;
       }
     }
     const sorted = [...namespaces].sort();
     return { scope: 'tenants', namespaces: sorted, ...(await this.listAppsIn(sorted)) };
+  }
+
+  /**
+   * What a tenant namespace's directory ConfigMap says: the tenant, its namespaces, and the
+   * runtimes the platform offers (with its default). Undefined when the namespace has none.
+   */
+  async tenantDirectory(namespace: string): Promise<TenantDirectory | undefined> {
+    try {
+      const dir = await this.getJson<{ data?: Record<string, string> }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${TENANT_DIRECTORY}`, `read the tenant directory of namespace ${namespace}`);
+      const lines = (key: string) => (dir.data?.[key] ?? '').split('\n').filter(Boolean);
+      return { tenant: dir.data?.tenant ?? '', namespaces: lines('namespaces'), runtimes: lines('runtimes'), defaultRuntime: dir.data?.defaultRuntime };
+    } catch (err) {
+      if (err instanceof ClientError && err.kind === 'notFound') return undefined;
+      throw err;
+    }
   }
 
   /** Apps in each of these namespaces; one the caller may not read is in `refused`, with the API server's words. */

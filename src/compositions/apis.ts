@@ -1,6 +1,7 @@
 // The Tenant and App constructs: each API's props are its zod schemas.
 import type { Construct } from 'constructs';
 import { AppSpec, AppStatus } from '../api/app.js';
+import type { JSONSchemaProps } from '../api/openapi.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { TenantSpec, TenantStatus } from '../api/tenant.js';
 import { CompositeApi, type Flavour } from './composite.js';
@@ -40,6 +41,11 @@ export class App extends CompositeApi {
       scope: 'Namespaced',
       description: 'A developer application: a few source files become a built image, a running Deployment and a JWT-protected URL.',
       spec: AppSpec,
+      // The runtimes are the platform's: an enum of exactly those platform.yaml offers, and its default.
+      offer: (spec) => {
+        const properties = spec.properties as Record<string, JSONSchemaProps>;
+        return { ...spec, properties: { ...properties, runtime: { ...properties.runtime, enum: Object.keys(props.settings.runtimes), default: props.settings.defaultRuntime } } };
+      },
       status: AppStatus,
       printerColumns: [
         { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },

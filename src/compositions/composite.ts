@@ -3,7 +3,7 @@
 // props, typed by the bindings `cdk8s import` generated from Crossplane's own CRDs.
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { toStructural } from '../api/openapi.js';
+import { toStructural, type JSONSchemaProps } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, type PlatformSettings } from '../api/platform.js';
 import { GROUP } from '../functions/resources.js';
 import {
@@ -23,6 +23,8 @@ export interface CompositeApiProps {
   scope: 'Cluster' | 'Namespaced';
   description: string;
   spec: z.ZodType;
+  /** What the platform settings add to the spec's schema (the App's offered runtimes). */
+  offer?: (spec: JSONSchemaProps) => JSONSchemaProps;
   status: z.ZodType;
   printerColumns: PrinterColumn[];
   flavour: Flavour;
@@ -43,7 +45,7 @@ export class CompositeApi extends Construct {
     const schema = {
       type: 'object',
       description: props.description,
-      properties: { spec: toStructural(props.spec), status: toStructural(props.status) },
+      properties: { spec: (props.offer ?? ((x) => x))(toStructural(props.spec)), status: toStructural(props.status) },
       required: ['spec'],
     };
     const metadata = { name: this.xrdName };

@@ -15,8 +15,9 @@ import type { PlatformSettings } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildKeys, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
 import { deploymentAvailable, readiness } from './ready.js';
+import { appPods, buildFailure, rolloutProblem, type RolloutProblem } from './workload.js';
 import {
-  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne, statusOf,
+  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, conditionOf, emptyOutput, kube, requiredOne, statusOf,
   type Condition, type KubeObject, type RenderInput, type RenderOutput,
 } from './resources.js';
 import { appUrl, authorizationPolicy, requestAuthentication, service, virtualService, type RouteContext } from './route.js';
@@ -24,6 +25,11 @@ import { tenantNamespaces, tenantSpecOf } from './tenant.js';
 
 const DEFAULT_REQUESTS = { cpu: '100m', memory: '128Mi' };
 const DEFAULT_LIMITS = { cpu: '500m', memory: '256Mi' };
+/**
+ * How soon an App that is rolling out is rendered again. A crash loop or a failing probe changes
+ * its pods, which Crossplane does not watch, and not its Deployment's status, which it does.
+ */
+const ROLLOUT_TTL_SECONDS = 10;
 
 interface TenantContext {
   name: string;
@@ -87,12 +93,12 @@ export function renderApp(input: RenderInput): RenderOutput {
     if (!tenant.spec.builds.enabled) {
       throw new FatalError([`spec.files: tenant ${tenant.name} does not build images (spec.builds.enabled is false); set spec.image to a prebuilt image`]);
     }
-    const baseImage = settings.runtimes[spec.runtime]?.baseImage;
+    const runtime = spec.runtime ?? settings.defaultRuntime;
+    const baseImage = settings.runtimes[runtime]?.baseImage;
     if (!baseImage) {
-      const offered = Object.entries(settings.runtimes).filter(([, r]) => r).map(([k]) => k);
-      throw new FatalError([`spec.runtime: runtime ${spec.runtime} is not offered by this platform; use one of ${offered.join(', ') || '(none configured)'}`]);
+      throw new FatalError([`spec.runtime: runtime ${runtime} is not offered by this platform; use one of ${Object.keys(settings.runtimes).join(', ')}`]);
     }
-    digest = DIGESTS.get(`${identity(spec)}\u0000${baseImage}`, () => sourceDigest(spec.files, spec.runtime, baseImage), (d) => d.length);
+    digest = DIGESTS.get(`${identity(spec)}\u0000${runtime}\u0000${baseImage}`, () => sourceDigest(spec.files, runtime, baseImage), (d) => d.length);
     const rebuild = spec.rebuild;
     const names = buildNames(settings, tenant.name, name, digest, rebuild);
     const prevBuild = (previous.build ?? {}) as { digest?: string; phase?: string; message?: string; rebuild?: number };
@@ -112,7 +118,9 @@ export function renderApp(input: RenderInput): RenderOutput {
       // until the source changes or spec.rebuild asks for another build.
       const failedBefore = sameBuild && prevBuild.phase === 'Failed' && state.phase !== 'Succeeded';
       const phase = failedBefore ? 'Failed' : state.phase;
-      build = { digest, job: names.job, phase, rebuild, message: failedBefore ? (state.message ?? prevBuild.message) : state.message };
+      // Why it failed is in its pod's log (pip's error), which its termination message carries.
+      const failure = phase === 'Failed' && observedJob ? buildFailure(pods(input, out, namespace, name) ?? [], names.job) : undefined;
+      build = { digest, job: names.job, phase, rebuild, message: failure ?? (failedBefore ? (prevBuild.message ?? state.message) : state.message) };
       // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
       if (!(failedBefore && !observedJob)) toBuild = { baseImage, names, digest };
       image = phase === 'Succeeded' ? names.image : runningImage;
@@ -126,7 +134,12 @@ export function renderApp(input: RenderInput): RenderOutput {
 
   const deployed = !!image && !!observedDeployment && deploymentAvailable(out.resources.deployment.resource, observedDeployment) && containerImage(observedDeployment) === image;
   const pinned = !spec.image && spec.rollback ? spec.rollback : undefined;
-  const phased = phaseOf(build, image, runningImage, deployed, url);
+  // A rollout under way: what its pods say, when they say something is wrong.
+  const rollout = image && observedDeployment && !deployed && build?.phase !== 'Failed' ? rolloutOf(input, out, namespace, name, image, observedDeployment) : undefined;
+  // What serves now: while a build runs, what the Deployment runs; while a new image rolls out,
+  // the last release that reached Ready (the Deployment already names the new one).
+  const serving = image !== runningImage || deployed ? runningImage : servingImage(previous);
+  const phased = phaseOf(build, image, serving, deployed, url, rollout);
   const message = pinned && phased.phase === 'Ready'
     ? `rolled back to revision ${pinned.revision}: ${phased.message}; aerogrid push builds from source again`
     : phased.message;
@@ -143,12 +156,44 @@ export function renderApp(input: RenderInput): RenderOutput {
     ...(history.releases.length > 0 ? { releases: history.releases } : {}),
     ...generation,
   };
-  out.conditions.push(...conditionsOf(build, spec.image ?? (pinned ? `${pinned.image} (revision ${pinned.revision}, rolled back)` : undefined), deployed, message));
+  out.conditions.push(...conditionsOf(build, spec.image ?? (pinned ? `${pinned.image} (revision ${pinned.revision}, rolled back)` : undefined), deployed, message, rollout?.reason));
   if (build?.phase === 'Failed') out.results.push({ severity: 'Warning', message });
   // Settled: watches bring every change to the App and its objects, so the poll only picks up
   // its Tenant's changes, and with 1,000 Apps a 60 s poll is most of what the function does.
   if (phased.phase === 'Ready' && Object.values(out.resources).every((d) => d.ready)) out.ttlSeconds = settings.appResyncSeconds;
+  else if (phased.phase === 'Deploying') out.ttlSeconds = ROLLOUT_TTL_SECONDS;
   return out;
+}
+
+/**
+ * The App's pods (its builds' and its Deployment's), asked of Crossplane as a required resource:
+ * undefined until it has fetched them.
+ */
+function pods(input: RenderInput, out: RenderOutput, namespace: string, app: string): KubeObject[] | undefined {
+  out.requirements.pods = { apiVersion: 'v1', kind: 'Pod', namespace, matchLabels: { [LABEL_APP]: app } };
+  return input.required.pods;
+}
+
+/**
+ * What stops a rollout, if anything. A failing readiness probe is said only by an event of the
+ * kubelet's, so the namespace's events are asked for only while new pods run and are not ready.
+ */
+function rolloutOf(input: RenderInput, out: RenderOutput, namespace: string, app: string, image: string, deployment: KubeObject): RolloutProblem | undefined {
+  const failure = conditionOf(deployment, 'ReplicaFailure');
+  if (failure?.status === 'True') return { failed: false, reason: 'NotReady', message: `the Deployment cannot create pods: ${failure.message ?? failure.reason ?? ''}` };
+  const mine = appPods(pods(input, out, namespace, app) ?? [], image);
+  const problem = rolloutProblem(mine, input.required.events);
+  if (problem?.reason === 'NotReady' || problem?.reason === 'ProbeFailing') {
+    out.requirements.events = { apiVersion: 'v1', kind: 'Event', namespace, matchLabels: {} };
+  }
+  return problem;
+}
+
+/** The image of the release the App served last (status.revision), which a rollout keeps serving. */
+function servingImage(previous: Record<string, unknown>): string | undefined {
+  const releases = Array.isArray(previous.releases) ? (previous.releases as { revision?: unknown; image?: unknown }[]) : [];
+  const current = releases.find((r) => r && r.revision === previous.revision);
+  return typeof current?.image === 'string' ? current.image : undefined;
 }
 
 export interface Release {
@@ -233,7 +278,7 @@ function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantCon
   if (toBuild) {
     const { baseImage, names, digest } = toBuild;
     const keys = buildKeys(names);
-    out.push([keys.context, buildContext(spec, baseImage, names, route.namespace, route.app, digest)]);
+    out.push([keys.context, buildContext(spec, settings, baseImage, names, route.namespace, route.app, digest)]);
     out.push([keys.job, buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret })]);
   }
   if (image) {
@@ -353,6 +398,8 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
               capabilities: { drop: ['ALL'] },
               seccompProfile: { type: 'RuntimeDefault' },
             },
+            // A crash puts the last lines of its log in the pod's status, which the App's shows.
+            terminationMessagePolicy: 'FallbackToLogsOnError',
             readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
             livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
@@ -379,9 +426,9 @@ function hpa(spec: AppSpec, route: RouteContext): KubeObject {
 
 function phaseOf(
   build: { digest: string; phase: JobState['phase']; message?: string; rebuild?: number } | undefined,
-  image: string | undefined, runningImage: string | undefined, deployed: boolean, url: string,
+  image: string | undefined, servingImage: string | undefined, deployed: boolean, url: string, rollout: RolloutProblem | undefined,
 ): { phase: AppPhase; message: string } {
-  const serving = runningImage ? `; still serving ${tagOf(runningImage)}` : '';
+  const serving = servingImage ? `; still serving ${tagOf(servingImage)}` : '';
   if (build?.phase === 'Failed') {
     return { phase: 'Failed', message: `build of ${short(build.digest)} failed: ${build.message ?? 'the build Job failed'}${serving || '; nothing is running'}` };
   }
@@ -389,11 +436,13 @@ function phaseOf(
     return { phase: 'Building', message: `building ${short(build.digest)} (${build.phase.toLowerCase()})${serving}` };
   }
   if (!image) return { phase: 'Pending', message: 'waiting for an image' };
-  if (!deployed) return { phase: 'Deploying', message: `rolling out ${tagOf(image)}` };
+  const before = servingImage && servingImage !== image ? serving : '';
+  if (!deployed && rollout?.failed) return { phase: 'Failed', message: `rollout of ${tagOf(image)} failed: ${rollout.message}${before || '; nothing else is running'}` };
+  if (!deployed) return { phase: 'Deploying', message: `rolling out ${tagOf(image)}${rollout ? `: ${rollout.message}` : ''}${before}` };
   return { phase: 'Ready', message: `serving ${tagOf(image)} at ${url}` };
 }
 
-function conditionsOf(build: { digest: string; phase: JobState['phase']; message?: string } | undefined, givenImage: string | undefined, deployed: boolean, message: string): Condition[] {
+function conditionsOf(build: { digest: string; phase: JobState['phase']; message?: string } | undefined, givenImage: string | undefined, deployed: boolean, message: string, notReady?: string): Condition[] {
   const built: Condition = givenImage
     ? { type: 'Built', status: 'True', reason: 'ImageProvided', message: `${givenImage.includes('rolled back') ? 'spec.rollback' : 'spec.image'} ${givenImage} is used as is` }
     : build!.phase === 'Succeeded'
@@ -401,7 +450,7 @@ function conditionsOf(build: { digest: string; phase: JobState['phase']; message
       : { type: 'Built', status: 'False', reason: build!.phase === 'Failed' ? 'BuildFailed' : 'Building', message };
   const available: Condition = deployed
     ? { type: 'Available', status: 'True', reason: 'Serving', message }
-    : { type: 'Available', status: 'False', reason: 'NotAvailable', message };
+    : { type: 'Available', status: 'False', reason: notReady ?? 'NotAvailable', message };
   return [built, available];
 }
 

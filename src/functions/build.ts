@@ -34,14 +34,22 @@ export function imageFor(settings: PlatformSettings, tenant: string, app: string
   return `${settings.registry}/${tenant}/${app}:${digest.slice('sha256:'.length)}${rebuild ? `-r${rebuild}` : ''}`;
 }
 
-export function dockerfile(spec: AppSpec, baseImage: string): string {
+/**
+ * The Dockerfile of a Python App. The base image has `python` and `pip` on PATH (a virtual
+ * environment: Debian's python3 has no `python` command and refuses pip installs into the system).
+ * requirements.txt is installed from the platform's package index before the rest of the source
+ * is copied, so that Kaniko's layer cache keeps the installed packages across edits of the code.
+ */
+export function dockerfile(spec: AppSpec, baseImage: string, settings: PlatformSettings): string {
   const hasRequirements = spec.files.some((f) => f.path === 'requirements.txt');
   const command = spec.command ?? ['python', 'app.py'];
+  const index = new URL(settings.build.pythonIndex);
+  const pip = ['pip', 'install', '--no-cache-dir', '--index-url', settings.build.pythonIndex, ...(index.protocol === 'http:' ? ['--trusted-host', index.hostname] : []), '-r', '/app/requirements.txt'];
   return [
     `FROM ${baseImage}`,
     'ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOME=/tmp',
     'WORKDIR /app',
-    ...(hasRequirements ? ['COPY requirements.txt /app/requirements.txt', 'RUN pip install --no-cache-dir -r /app/requirements.txt'] : []),
+    ...(hasRequirements ? ['COPY requirements.txt /app/requirements.txt', `RUN ${JSON.stringify(pip)}`] : []),
     'COPY . /app',
     `USER ${APP_UID}:${APP_UID}`,
     `ENV PORT=${spec.port}`,
@@ -86,7 +94,7 @@ export function buildKeys(names: BuildNames): { context: string; job: string } {
   };
 }
 
-export function buildContext(spec: AppSpec, baseImage: string, names: BuildNames, namespace: string, app: string, digest: string): KubeObject {
+export function buildContext(spec: AppSpec, settings: PlatformSettings, baseImage: string, names: BuildNames, namespace: string, app: string, digest: string): KubeObject {
   const items = contextItems(spec.files);
   return kube<V1ConfigMap>('v1', 'ConfigMap', {
     metadata: {
@@ -96,7 +104,7 @@ export function buildContext(spec: AppSpec, baseImage: string, names: BuildNames
       annotations: { 'platform.aerogrid.io/source-digest': digest },
     },
     immutable: true,
-    data: { Dockerfile: dockerfile(spec, baseImage), ...Object.fromEntries(items.map((i) => [i.key, i.content])) },
+    data: { Dockerfile: dockerfile(spec, baseImage, settings), ...Object.fromEntries(items.map((i) => [i.key, i.content])) },
   });
 }
 
@@ -119,10 +127,13 @@ export function buildJob(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           initContainers: [{
-            // Kaniko reads a plain directory; a ConfigMap volume is a tree of symlinks.
+            // Kaniko reads a plain directory; a ConfigMap volume is a tree of symlinks beside the
+            // kubelet's own `..data` and `..<timestamp>` folders, which must not reach the image (a
+            // new name every time: the same source would never give the same image). The glob
+            // takes the App's files only: no path of theirs starts with '.'.
             name: 'context',
             image: baseImage,
-            command: ['cp', '-rL', '/context/.', `${CONTEXT_DIR}/`],
+            command: ['sh', '-c', `cp -RL /context/* ${CONTEXT_DIR}/`],
             securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
             resources: { limits: { cpu: '100m', memory: '64Mi' } },
             volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: CONTEXT_DIR }],
@@ -136,9 +147,14 @@ export function buildJob(
               `--destination=${names.image}`,
               '--cache=true',
               `--cache-repo=${settings.registry}/${ctx.tenant}/cache`,
+              // Timestamps out: the same source gives the same image digest.
               '--reproducible',
               '--digest-file=/dev/termination-log',
+              ...settings.build.insecureRegistries.map((r) => `--insecure-registry=${r}`),
             ],
+            // On success the termination message is the image's digest; on failure, the last lines
+            // of the log (pip's error), which the App's status shows.
+            terminationMessagePolicy: 'FallbackToLogsOnError',
             env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }],
             // Kaniko unpacks the base image as root; the namespace enforces baseline for this reason.
             securityContext: { ...restricted, runAsUser: 0, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'] } },
@@ -154,7 +170,8 @@ export function buildJob(
           volumes: [
             { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: i.path }))] } },
             { name: 'workspace', emptyDir: { sizeLimit: '2Gi' } },
-            { name: 'docker-config', secret: { secretName: ctx.registrySecret, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
+            // Optional: a registry that takes pushes without credentials needs no Secret.
+            { name: 'docker-config', secret: { secretName: ctx.registrySecret, optional: true, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
           ],
         },
       },

@@ -22,7 +22,10 @@ export function readiness(desired: KubeObject, observed: KubeObject | undefined)
   }
 }
 
-/** Available, rolled out to the desired template, and observed by the controller. */
+/**
+ * Rolled out, as `kubectl rollout status` judges it: the controller saw the current template,
+ * every replica runs it and is available, and no pod of an older template is left.
+ */
 export function deploymentAvailable(desired: KubeObject, observed: KubeObject): boolean {
   const status = statusOf(observed);
   const replicas = ((desired.spec as { replicas?: number } | undefined)?.replicas ?? 1);
@@ -30,9 +33,11 @@ export function deploymentAvailable(desired: KubeObject, observed: KubeObject): 
   const observedGeneration = (status.observedGeneration as number | undefined) ?? 0;
   if (observedGeneration < generation) return false;
   if (replicas === 0) return true;
+  const count = (field: string) => (status[field] as number | undefined) ?? 0;
   return (
     conditionOf(observed, 'Available')?.status === 'True' &&
-    ((status.updatedReplicas as number | undefined) ?? 0) >= replicas &&
-    ((status.availableReplicas as number | undefined) ?? 0) >= replicas
+    count('updatedReplicas') >= replicas &&
+    count('replicas') <= count('updatedReplicas') &&
+    count('availableReplicas') >= count('updatedReplicas')
   );
 }

@@ -144,11 +144,12 @@ function composeTenant(name: string, spec: TenantSpec, settings: PlatformSetting
       spec: { limits: [{ type: 'Container', defaultRequest: { ...limits.defaultRequest }, default: { ...limits.default } }] },
     }));
 
-    // Where a developer finds the rest of the tenant (aerogrid list -A): its members may read
-    // ConfigMaps in its namespaces, and nothing cluster-scoped.
+    // Where a developer finds the rest of the tenant (aerogrid list -A) and the runtimes the
+    // platform offers (push --runtime, the console): its members may read ConfigMaps in its
+    // namespaces, and nothing cluster-scoped.
     add(`directory-${ns}`, kube<V1ConfigMap>('v1', 'ConfigMap', {
       metadata: meta(TENANT_DIRECTORY),
-      data: { tenant: name, namespaces: namespaces.join('\n') },
+      data: { tenant: name, namespaces: namespaces.join('\n'), runtimes: Object.keys(settings.runtimes).join('\n'), defaultRuntime: settings.defaultRuntime },
     }));
 
     for (const role of ['admin', 'operator', 'viewer'] as const) {
