@@ -476,6 +476,17 @@ kaniko_image() {
     -e HOME=/root -e USER=root -e PATH=/usr/local/bin:/kaniko -e SSL_CERT_DIR=/kaniko/ssl/certs -e DOCKER_CONFIG=/kaniko/.docker/
 }
 
+# go-containerregistry's crane as an image: a build Job's init container mounts the base image's
+# layers into the App's repository with it (src/functions/build.ts), so that Kaniko never uploads them.
+crane_image_of() {
+  local work=$1 r="$1/rootfs"
+  mkdir -p "$r/etc/ssl/certs"
+  cp "$(bin_path crane)" "$r/crane"
+  cp /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/"
+  layer_of "$r" "$work/layer.tar"
+  crane_image "$work/layer.tar" --entrypoint /crane -u 65532:65532 -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+}
+
 # A runtime's base image: Debian's python3 of the suite ($2), bootstrapped with mmdebstrap, and a
 # virtual environment in /opt/venv first on PATH. It gives `python` and `pip` (Debian's python3
 # package has no `python` command, and its system Python refuses pip installs, PEP 668), and pip
@@ -501,6 +512,7 @@ image_specs() {
   local dir; dir=$(images_dir)
   echo "platform/pause:$PAUSE_VERSION $dir/pause-$PAUSE_VERSION-$(recipe_key pause_image crane_image layer_of) pause_image"
   echo "platform/kaniko-executor:$KANIKO_VERSION $dir/kaniko-$KANIKO_VERSION-$(recipe_key kaniko_image crane_image layer_of) kaniko_image"
+  echo "platform/crane:$CRANE_VERSION $dir/crane-$CRANE_VERSION-$(recipe_key crane_image_of crane_image layer_of) crane_image_of"
   local pair runtime suite
   for pair in $BASE_RUNTIMES; do
     runtime=${pair%%=*}; suite=${pair#*=}

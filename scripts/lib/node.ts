@@ -29,7 +29,7 @@ import type { ControlPlane } from './controlplane.js';
 import { toolPath } from './controlplane.js';
 import { freePort } from './net.js';
 import { issue } from './pki.js';
-import { startRegistry, type Registry } from './registry.js';
+import { platformImages, startRegistry, type Registry } from './registry.js';
 
 type Obj = Record<string, any>;
 
@@ -183,7 +183,9 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     // The platform's services, on the host side of the pair.
     const registry = await startRegistry(join(dir, 'registry'), `${network.hostIp}:${opts.registryName.split(':')[1] ?? '5000'}`);
     started.add(() => registry.stop());
-    const pushed = registry.pushPlatformImages();
+    const images = platformImages();
+    const bases = images.filter((i) => BASE_IMAGE.test(i.ref));
+    const pushed = Promise.all(images.filter((i) => !bases.includes(i)).map((i) => registry.push(i.layout, i.ref)));
 
     const index = new URL(opts.pythonIndex);
     const pypiDir = toolPath('pypi');
@@ -270,6 +272,8 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
       return r.stdout === 'True';
     }, 60_000, () => tail(join(dir, 'logs/kubelet.log')));
     await pushed;
+    const kaniko = images.find((i) => i.ref.startsWith('platform/kaniko-executor:'))!.ref;
+    await publishBases(cp, registry, bases, `${opts.registryName}/${kaniko}`, opts.registryName, say);
     say(`node ${name} Ready: kubelet and kube-scheduler ${sh(toolPath('kubelet'), '--version').stdout.trim().replace('Kubernetes ', '')}, Debian's containerd and runc; pods on ${network.podCidr} (a bridge in the node's own network namespace); `
       + `registry ${opts.registryName} and package index ${opts.pythonIndex} at ${network.hostIp}`);
 
@@ -296,6 +300,69 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     await started.undo();
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
+}
+
+/** The runtimes' base images among the platform's images. */
+const BASE_IMAGE = /^platform\/python:/;
+
+/**
+ * The runtimes' base images, as Kaniko's --reproducible writes them. Kaniko rewrites every layer
+ * of the image it builds to zero its timestamps, the base image's too (go-containerregistry's
+ * mutate.Canonical): a base made by mmdebstrap would come out of every App's build as a new
+ * 55 MB blob. Rewritten once more, a canonical layer stays the same bytes, so the platform's bases
+ * are built by the same Kaniko, FROM the mmdebstrap image with --reproducible, the first time a
+ * platform starts; the result is kept beside the layout scripts/tools.sh made (keyed by Kaniko's
+ * version) and only pushed after that. An App's image then holds the very base layer the registry
+ * already has, and its build's init container mounts it into the App's repository (build.ts).
+ */
+async function publishBases(cp: ControlPlane, registry: Registry, bases: { ref: string; layout: string }[], kanikoImage: string, registryName: string, say: (m: string) => void): Promise<void> {
+  const kaniko = kanikoImage.split(':').pop()!;
+  const todo: { ref: string; layout: string; canonical: string }[] = [];
+  for (const base of bases) {
+    const canonical = `${base.layout}.kaniko-${kaniko}`;
+    if (existsSync(join(canonical, 'index.json'))) await registry.push(canonical, base.ref);
+    else todo.push({ ...base, canonical });
+  }
+  if (todo.length === 0) return;
+  const started = Date.now();
+  const ns = 'aerogrid-platform';
+  must(await cp.kubectlAsync('create', 'namespace', ns), `creating namespace ${ns}`);
+  await waitFor(`the default ServiceAccount of ${ns}`, async () => (await cp.kubectlAsync('get', 'serviceaccount', 'default', '-n', ns)).status === 0, 30_000, () => '');
+  const objects = await Promise.all(todo.map(async (base, i) => {
+    await registry.push(base.layout, `${base.ref}-mmdebstrap`);
+    const name = `base-${i}`;
+    return [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { Dockerfile: `FROM ${registryName}/${base.ref}-mmdebstrap\n` } },
+      {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
+        spec: {
+          restartPolicy: 'Never', automountServiceAccountToken: false,
+          containers: [{
+            name: 'kaniko', image: kanikoImage,
+            args: ['--dockerfile=/build/Dockerfile', '--context=dir:///build', `--destination=${registryName}/${base.ref}`, '--reproducible', `--insecure-registry=${registryName}`],
+            volumeMounts: [{ name: 'build', mountPath: '/build' }],
+          }],
+          volumes: [{ name: 'build', configMap: { name } }],
+        },
+      },
+    ];
+  }));
+  must(cp.apply(objects.flat()), 'creating the base image builds');
+  for (let i = 0; i < todo.length; i++) {
+    let phase = '';
+    await waitFor(`Kaniko to build ${todo[i].ref}`, async () => {
+      phase = (await cp.kubectlAsync('get', 'pod', `base-${i}`, '-n', ns, '-o', 'jsonpath={.status.phase}')).stdout;
+      if (phase === 'Failed') throw new Error((await cp.kubectlAsync('logs', `base-${i}`, '-n', ns)).stdout.slice(-2000));
+      return phase === 'Succeeded';
+    }, 300_000, () => `phase ${phase}`);
+    // Kept for the next start, under a lock, renamed into place once whole.
+    const tmp = `${todo[i].canonical}.${process.pid}`;
+    must(sh('flock', `${todo[i].layout}.lock`, toolPath('crane'), 'pull', '--insecure', '--format=oci', `${registry.address}/${todo[i].ref}`, tmp), `crane pull ${todo[i].ref}`);
+    if (!existsSync(join(todo[i].canonical, 'index.json'))) sh('mv', '-T', tmp, todo[i].canonical);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  must(await cp.kubectlAsync('delete', 'namespace', ns, '--wait=false'), `deleting namespace ${ns}`);
+  say(`the runtimes' base images rebuilt by Kaniko with --reproducible (${todo.map((t) => t.ref).join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s; kept for the next start`);
 }
 
 async function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {

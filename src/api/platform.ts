@@ -76,6 +76,7 @@ export const PlatformSettings = ruled(z
         pythonIndex: patterned('build.pythonIndex', INDEX_URL, 'an http or https URL such as https://pypi.example.com/simple/',
           "The package index builds install requirements.txt from (pip's --index-url): a company's own mirror. Over http, pip is told to trust its host.", 256)
           .default('https://pypi.org/simple/'),
+        craneImage: image('build.craneImage', "go-containerregistry's crane image (gcr.io/go-containerregistry/crane). With it, each build first mounts its base image's layers into the App's repository, so that Kaniko finds them there and never uploads them again; without it, the first build of each App uploads them.").optional(),
         insecureRegistries: z
           .array(patterned('build.insecureRegistries[]', HOST_PORT, 'a registry host with an optional port', 'A registry Kaniko reaches over plain HTTP.', 253))
           .max(8)

@@ -122,7 +122,7 @@ export function renderApp(input: RenderInput): RenderOutput {
       const failure = phase === 'Failed' && observedJob ? buildFailure(pods(input, out, namespace, name) ?? [], names.job) : undefined;
       build = { digest, job: names.job, phase, rebuild, message: failure ?? (failedBefore ? (prevBuild.message ?? state.message) : state.message) };
       // Keep the Job while it runs or holds a failure's logs; never re-create one that failed.
-      if (!(failedBefore && !observedJob)) toBuild = { baseImage, names, digest };
+      if (!(failedBefore && !observedJob)) toBuild = { runtime, baseImage, names, digest };
       image = phase === 'Succeeded' ? names.image : runningImage;
     }
   }
@@ -139,7 +139,7 @@ export function renderApp(input: RenderInput): RenderOutput {
   // What serves now: while a build runs, what the Deployment runs; while a new image rolls out,
   // the last release that reached Ready (the Deployment already names the new one).
   const serving = image !== runningImage || deployed ? runningImage : servingImage(previous);
-  const phased = phaseOf(build, image, serving, deployed, url, rollout);
+  const phased = phaseOf(build, image, serving, deployed, url, rollout, conditionOf(observedDeployment, 'Available')?.status === 'True');
   const message = pinned && phased.phase === 'Ready'
     ? `rolled back to revision ${pinned.revision}: ${phased.message}; aerogrid push builds from source again`
     : phased.message;
@@ -250,8 +250,9 @@ function readyAt(deployment: KubeObject | undefined): string | undefined {
   return progressing?.lastUpdateTime ?? conditions.find((c) => c.type === 'Available')?.lastTransitionTime;
 }
 
-/** What a build needs: the base image, and the names and digest of the source. */
+/** What a build needs: the runtime and its base image, and the names and digest of the source. */
 interface Build {
+  runtime: string;
   baseImage: string;
   names: BuildNames;
   digest: string;
@@ -279,7 +280,7 @@ function composeApp(spec: AppSpec, settings: PlatformSettings, tenant: TenantCon
     const { baseImage, names, digest } = toBuild;
     const keys = buildKeys(names);
     out.push([keys.context, buildContext(spec, settings, baseImage, names, route.namespace, route.app, digest)]);
-    out.push([keys.job, buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret })]);
+    out.push([keys.job, buildJob(spec, settings, baseImage, names, { namespace: route.namespace, app: route.app, tenant: tenant.name, digest, registrySecret: tenant.spec.builds.registrySecret, runtime: toBuild.runtime })]);
   }
   if (image) {
     out.push(['deployment', deployment(spec, image, route)]);
@@ -426,7 +427,7 @@ function hpa(spec: AppSpec, route: RouteContext): KubeObject {
 
 function phaseOf(
   build: { digest: string; phase: JobState['phase']; message?: string; rebuild?: number } | undefined,
-  image: string | undefined, servingImage: string | undefined, deployed: boolean, url: string, rollout: RolloutProblem | undefined,
+  image: string | undefined, servingImage: string | undefined, deployed: boolean, url: string, rollout: RolloutProblem | undefined, available: boolean,
 ): { phase: AppPhase; message: string } {
   const serving = servingImage ? `; still serving ${tagOf(servingImage)}` : '';
   if (build?.phase === 'Failed') {
@@ -436,7 +437,8 @@ function phaseOf(
     return { phase: 'Building', message: `building ${short(build.digest)} (${build.phase.toLowerCase()})${serving}` };
   }
   if (!image) return { phase: 'Pending', message: 'waiting for an image' };
-  const before = servingImage && servingImage !== image ? serving : '';
+  // The pods of the previous revision serve until the new ones are ready (maxUnavailable 0).
+  const before = servingImage && servingImage !== image ? serving : available ? '; the previous pods keep serving' : '';
   if (!deployed && rollout?.failed) return { phase: 'Failed', message: `rollout of ${tagOf(image)} failed: ${rollout.message}${before || '; nothing else is running'}` };
   if (!deployed) return { phase: 'Deploying', message: `rolling out ${tagOf(image)}${rollout ? `: ${rollout.message}` : ''}${before}` };
   return { phase: 'Ready', message: `serving ${tagOf(image)} at ${url}` };

@@ -1,7 +1,7 @@
 // Content-addressed builds: the source digest, the generated Dockerfile, the build
 // context ConfigMap and the Kaniko Job that turns them into an image.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1Job, V1SecurityContext } from '@kubernetes/client-node';
 import type { AppFile, AppSpec } from '../api/app.js';
 import type { PlatformSettings } from '../api/platform.js';
 import { BUILD_COMPONENT } from './tenant.js';
@@ -110,7 +110,7 @@ export function buildContext(spec: AppSpec, settings: PlatformSettings, baseImag
 
 export function buildJob(
   spec: AppSpec, settings: PlatformSettings, baseImage: string, names: BuildNames,
-  ctx: { namespace: string; app: string; tenant: string; digest: string; registrySecret: string },
+  ctx: { namespace: string; app: string; tenant: string; digest: string; registrySecret: string; runtime: string },
 ): KubeObject {
   const items = contextItems(spec.files);
   const labels = commonLabels({ [LABEL_APP]: ctx.app, 'app.kubernetes.io/component': BUILD_COMPONENT });
@@ -137,7 +137,7 @@ export function buildJob(
             securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
             resources: { limits: { cpu: '100m', memory: '64Mi' } },
             volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: CONTEXT_DIR }],
-          }],
+          }, ...baseLink(settings, baseImage, names.image, ctx.runtime, restricted)],
           containers: [{
             name: 'kaniko',
             image: settings.kanikoImage,
@@ -177,6 +177,29 @@ export function buildJob(
       },
     },
   });
+}
+
+/**
+ * The init container that mounts the base image into the App's repository (crane copy: a
+ * cross-repository mount, no bytes uploaded), before Kaniko pushes. Kaniko checks each layer of
+ * the image it pushes in the App's repository first and skips those there. Its --reproducible
+ * rewrites the base layers too; the platform's bases are already in that form (scripts/lib/node.ts),
+ * so the layers match. Without it, the first build of every App uploads the whole base again.
+ */
+function baseLink(settings: PlatformSettings, baseImage: string, image: string, runtime: string, restricted: V1SecurityContext): V1Container[] {
+  if (!settings.build.craneImage) return [];
+  const repository = image.slice(0, image.lastIndexOf(':'));
+  const insecure = settings.build.insecureRegistries.includes(repository.split('/')[0]);
+  return [{
+    name: 'base',
+    image: settings.build.craneImage,
+    args: ['copy', ...(insecure ? ['--insecure'] : []), baseImage, `${repository}:base-${runtime}`],
+    env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }, { name: 'HOME', value: '/tmp' }],
+    securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
+    resources: { limits: { cpu: '200m', memory: '64Mi' } },
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    volumeMounts: [{ name: 'docker-config', mountPath: '/kaniko/.docker', readOnly: true }],
+  }];
 }
 
 export type JobState = { phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed'; message?: string };
