@@ -134,8 +134,9 @@ describe('App cases', () => {
 
     // What the current source builds to, for the $BUILT, $JOB and $DIGEST placeholders.
     const spec = AppSpec.parse(app.spec);
-    const baseImage = (input.runtimes as Obj)[spec.runtime]?.baseImage ?? 'none';
-    const digest = sourceDigest(spec.files, spec.runtime, baseImage);
+    const runtime = spec.runtime ?? (input.defaultRuntime as string);
+    const baseImage = (input.runtimes as Obj)[runtime]?.baseImage ?? 'none';
+    const digest = sourceDigest(spec.files, runtime, baseImage);
     const names = buildNames(input as never, 'acme', 'hello', digest);
     const rebuilt = buildNames(input as never, 'acme', 'hello', digest, 1);
     const vars: Record<string, string> = {
@@ -147,6 +148,8 @@ describe('App cases', () => {
     const ns = tenantNamespace('acme-dev', 'acme');
     if (c.namespace) ns.metadata!.labels = c.namespace.labels;
     const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], [tenantRequirement('acme')]: [tenant] };
+    // The App's pods and the namespace's events, as Crossplane fetched them when the function asked.
+    for (const key of ['pods', 'events'] as const) if (c[key]) required[key] = subst(c[key]);
     const composite: Obj = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
     if (c.appNamespace) composite.metadata = { ...composite.metadata, namespace: c.appNamespace };
     // Observed objects as Crossplane hands them over: a build's Job under that build's own key.

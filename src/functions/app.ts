@@ -107,12 +107,15 @@ export function renderApp(input: RenderInput): RenderOutput {
     // earlier source, it serves again without a build.
     const released = Array.isArray(previous.releases) && previous.releases.some((r: { image?: unknown } | null) => r?.image === names.image);
     const builtBefore = runningImage === names.image || released || (sameBuild && prevBuild.phase === 'Succeeded');
+    // The observed Job is whatever was desired last time: after a source change, the old digest's.
+    const observedJob = input.observed[buildKeys(names).job];
     if (builtBefore) {
       build = { digest, job: names.job, phase: 'Succeeded', rebuild };
       image = names.image;
+      // The build of the source that serves is kept while it exists, for its log (aerogrid logs
+      // --build, the console); it has completed, so keeping it runs nothing. None is made anew.
+      if (observedJob?.metadata?.name === names.job && jobState(observedJob).phase === 'Succeeded') toBuild = { runtime, baseImage, names, digest };
     } else {
-      // The observed Job is whatever was desired last time: after a source change, the old digest's.
-      const observedJob = input.observed[buildKeys(names).job];
       const state = jobState(observedJob);
       // A Job that failed stays failed for this digest, even if someone deletes it: no rebuild
       // until the source changes or spec.rebuild asks for another build.
