@@ -3,9 +3,9 @@
 // wrong, with hints that carry the flags the user gave.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { CoreV1Api, Log } from '@kubernetes/client-node';
-import { AerogridClient, ClientError, GROUP_VERSION, type App, type Applied } from '../client/index.js';
+import { PassThrough, type Writable } from 'node:stream';
+import { Log } from '@kubernetes/client-node';
+import { AerogridClient, ClientError, GROUP_VERSION, type App, type Applied, type Pod } from '../client/index.js';
 import { CliError, EXIT } from './errors.js';
 
 type Obj = Record<string, any>;
@@ -119,23 +119,26 @@ export class Cluster {
     if (deleted) throw new CliError(`App ${name} was deleted while we watched it`);
   }
 
-  async pods(labelSelector: string): Promise<Obj[]> {
-    return this.run(async () => {
-      const list = await this.client.api(CoreV1Api).listNamespacedPod({ namespace: this.namespace, labelSelector });
-      return (list.items as Obj[]).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-    }, `list pods in namespace ${this.namespace}`);
+  /** The pods of an App, or of its build Job (client.appPods). */
+  async appPods(app: string, build?: string): Promise<Pod[]> {
+    return this.run(() => this.client.appPods(this.namespace, app, build));
   }
 
-  /** Streams a container's logs. Connecting is bounded by the request timeout; a followed stream then runs as long as it lasts. */
-  async logs(pod: string, container: string, out: Writable, follow: boolean): Promise<void> {
+  /**
+   * Copies a container's logs to `out` (left open: several pods may follow). Connecting is
+   * bounded by the request timeout; a followed stream then runs as long as it lasts.
+   */
+  async logs(pod: string, container: string, out: Writable, opts: { follow?: boolean; previous?: boolean } = {}): Promise<void> {
     const doing = `read the logs of ${pod}`;
+    const sink = new PassThrough();
+    sink.pipe(out, { end: false });
     await new Promise<void>((resolve, reject) => {
-      out.once('finish', resolve);
+      sink.once('end', resolve);
       const timer = setTimeout(() => {
         reject(this.explain(new ClientError('timeout', 'no answer in time', { doing }), doing));
         void started.then((c) => c?.abort(), () => undefined);
       }, this.client.requestTimeoutMs);
-      const started = new Log(this.client.kc).log(this.namespace, pod, container, out, { follow, timestamps: false });
+      const started = new Log(this.client.kc).log(this.namespace, pod, container, sink, { follow: !!opts.follow, previous: !!opts.previous, timestamps: false });
       started.then(() => clearTimeout(timer), (err) => {
         clearTimeout(timer);
         reject(this.explain(err, doing));

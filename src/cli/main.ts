@@ -412,26 +412,25 @@ program
 
 program
   .command('logs')
-  .description("print the logs of an App's pods, or of its build with --build")
+  .description("print the logs of an App's pods, or of its build (Kaniko's output) with --build")
   .argument('<name>', 'App name')
-  .option('--build', 'the Kaniko build Job of the current source instead of the app')
-  .option('-f, --follow', 'keep streaming')
+  .option('--build', "the Kaniko build of the current source instead of the app (kept while that source serves)")
+  .option('-p, --previous', "the container's previous run (after a crash, what it said before it died)")
+  .option('-f, --follow', 'keep streaming (one pod)')
   .action(async (name: string, opts, cmd: Command) => {
     const c = await cluster(cmd);
     const app = await c.mustGetApp(name);
     const job: string | undefined = app.status?.build?.job;
     if (opts.build && !job) throw new CliError(`App ${name} has no build: ${app.spec?.image ? `it runs the image ${app.spec.image}` : 'the platform has not started one yet'}`);
-    const selector = opts.build ? `batch.kubernetes.io/job-name=${job}` : `platform.aerogrid.io/app=${name},app.kubernetes.io/name=${name}`;
-    const container = opts.build ? 'kaniko' : 'app';
-    const pods = await c.pods(selector);
+    const pods = await c.appPods(name, opts.build ? job : undefined);
     if (pods.length === 0) {
       throw new CliError(opts.build
-        ? `no pods for build Job ${job} of App ${name} (build ${app.status?.build?.phase ?? 'not started'}); a finished build's Job is let go once the image serves`
+        ? `no pods for build Job ${job} of App ${name} (build ${app.status?.build?.phase ?? 'not started'}); the build of an earlier source is let go once a new one serves`
         : `App ${name} has no pods yet (phase ${app.status?.phase ?? 'Pending'}${app.status?.message ? `: ${app.status.message}` : ''})`);
     }
     for (const pod of pods) {
       if (pods.length > 1) out(`==> ${pod.metadata.name} <==`);
-      await c.logs(pod.metadata.name, container, process.stdout, !!opts.follow && pods.length === 1);
+      await c.logs(pod.metadata.name, opts.build ? 'kaniko' : 'app', process.stdout, { follow: !!opts.follow && pods.length === 1, previous: !!opts.previous });
     }
   });
 

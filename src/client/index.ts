@@ -84,6 +84,13 @@ export interface Applied<T extends App | Tenant> {
   spec?: Partial<T['spec']>;
 }
 
+/** A Pod, as far as the CLI and the console read one. */
+export interface Pod {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
+  spec?: { containers?: { name: string; image?: string }[] };
+  status?: { phase?: string; containerStatuses?: { name: string; ready?: boolean; restartCount?: number; state?: Record<string, any>; lastState?: Record<string, any> }[] };
+}
+
 /** A tenant namespace's directory (the aerogrid-tenant ConfigMap the Tenant composes in each). */
 export interface TenantDirectory {
   tenant: string;
@@ -246,6 +253,28 @@ export class AerogridClient {
     const text = await readAll(body);
     if (res.statusCode !== 200) throw classify(apiException(res.statusCode ?? 0, text), doing, this.server);
     return JSON.parse(text) as T;
+  }
+
+  /**
+   * The pods of an App, newest first: those its Deployment runs, or with `build`, those of its
+   * build Job (the Job's name, status.build.job).
+   */
+  async appPods(namespace: string, app: string, build?: string): Promise<Pod[]> {
+    const selector = build ? `batch.kubernetes.io/job-name=${build}` : `${GROUP}/app=${app}`;
+    const list = await this.getJson<{ items: Pod[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`, `list the pods of App ${app} in namespace ${namespace}`);
+    return list.items
+      .filter((p) => !!build || !p.metadata.labels?.['batch.kubernetes.io/job-name'])
+      .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  /** The last lines of a container's log (with `previous`, of its run before the last restart). */
+  async podLog(namespace: string, pod: string, container: string, opts: { previous?: boolean; tailLines?: number } = {}): Promise<string> {
+    const query = new URLSearchParams({ container, tailLines: String(opts.tailLines ?? 200), ...(opts.previous ? { previous: 'true' } : {}) });
+    const doing = `read the log of ${container} in pod ${pod}`;
+    const { res, body } = await this.raw('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`, undefined, doing);
+    const text = await readAll(body);
+    if (res.statusCode !== 200) throw classify(apiException(res.statusCode ?? 0, text), doing, this.server);
+    return text;
   }
 
   /** POST JSON (SelfSubjectAccessReview and the like). */

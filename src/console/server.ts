@@ -221,6 +221,30 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     }
   });
 
+  // Logs, with the person's token: the App's own (its pods'), or its build's (Kaniko's output,
+  // from the pods of the Job status.build names). The last lines of each pod; for a container that
+  // restarted, its run before that too, which is where a crash said why.
+  api.get('/apps/:ns/:name/logs', async (c) => {
+    const client = clientFor(c.get('session'));
+    const [namespace, name] = [c.req.param('ns'), c.req.param('name')];
+    const build = c.req.query('source') === 'build';
+    try {
+      const job = build ? (await client.apps.get(name, namespace)).status?.build?.job : undefined;
+      if (build && !job) return c.json({ pods: [], message: 'no build: this App runs an image it was given, or none has started yet' });
+      const pods = (await client.appPods(namespace, name, job)).slice(0, 5);
+      const container = build ? 'kaniko' : 'app';
+      const logs = await Promise.all(pods.map(async (pod) => {
+        const status = pod.status?.containerStatuses?.find((s) => s.name === container);
+        const previous = !build && (status?.restartCount ?? 0) > 0 ? await client.podLog(namespace, pod.metadata.name, container, { previous: true, tailLines: 50 }).catch(() => '') : '';
+        const text = status?.state?.waiting ? '' : await client.podLog(namespace, pod.metadata.name, container).catch((err: unknown) => `(${err instanceof ClientError ? err.message : String(err)})`);
+        return { pod: pod.metadata.name, restarts: status?.restartCount ?? 0, previous, text };
+      }));
+      return c.json({ pods: logs, ...(pods.length === 0 ? { message: build ? `the pods of build Job ${job} are gone` : 'no pods yet' } : {}) });
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
   // Save: a server-side apply of the files as field manager aerogrid-console. The page says which
   // files it started from (`base`, their digest): if the App's files are no longer those (the CLI,
   // Git or another tab changed them), that is a conflict the page shows, never an overwrite. The

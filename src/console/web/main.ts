@@ -311,10 +311,33 @@ async function appPage(namespace: string, name: string): Promise<void> {
     statusBox.replaceChildren(...rows.filter(([, v]) => v !== undefined && v !== '').flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v)]),
       h('dt', {}, 'Conditions'), h('dd', {}, h('ul', { class: 'conditions' }, ...conditions)));
   };
+  // The logs: the App's own, or its build's (Kaniko's output). Read again when the phase changes.
+  const logsBox = h('div', { class: 'logs', id: 'logs' });
+  let logSource: 'app' | 'build' = 'app';
+  const logButtons = (['app', 'build'] as const).map((source) => h('button', { type: 'button', class: 'small', id: `logs-${source}`, onclick: () => { logSource = source; void showLogs(); } },
+    source === 'app' ? 'App log' : 'Build log'));
+  const showLogs = async () => {
+    logButtons.forEach((b) => b.classList.toggle('current', b.id === `logs-${logSource}`));
+    try {
+      const got = await call<{ pods: { pod: string; restarts: number; previous: string; text: string }[]; message?: string }>('GET', `/apps/${namespace}/${name}/logs?source=${logSource}`);
+      logsBox.replaceChildren(...(got.message ? [h('p', { class: 'muted' }, got.message)] : []), ...got.pods.map((p) => h('div', { class: 'log', 'data-pod': p.pod },
+        h('h3', {}, `${p.pod}${p.restarts ? ` (restarted ${p.restarts} time${p.restarts === 1 ? '' : 's'})` : ''}`),
+        p.previous ? h('pre', { class: 'previous' }, p.previous) : null,
+        h('pre', {}, p.text || '(nothing yet)'))));
+    } catch (err) {
+      if (err instanceof ApiError && err.status !== 401) logsBox.replaceChildren(h('p', { class: 'error' }, `No logs: ${err.body.message ?? err.message}`));
+    }
+  };
+  let lastPhase = app.status?.phase;
   const follow = (a: Obj) => {
     // The status is live; the files stay those the page loaded or saved (`base`), so that a
     // change made elsewhere meanwhile is a conflict on Save, never overwritten.
     drawStatus(a);
+    if (a.status?.phase !== lastPhase) {
+      lastPhase = a.status?.phase;
+      logSource = lastPhase === 'Building' || a.status?.build?.phase === 'Failed' ? 'build' : 'app';
+      void showLogs();
+    }
     if (!progress) return;
     const v = progress.see(a);
     if (v.done) progress = undefined;
@@ -370,13 +393,15 @@ async function appPage(namespace: string, name: string): Promise<void> {
     restored ? h('p', { class: 'banner', id: 'restored' }, 'Your unsaved edits from before you signed in again are back. Save them when you are ready.') : null,
     h('div', { class: 'app-layout' },
       h('section', { class: 'sidebar' }, h('h2', {}, 'Files'), tree, h('button', { type: 'button', id: 'add-file', onclick: add }, 'Add a file')),
-      h('section', { class: 'work' }, h('div', { class: 'toolbar' }, saveButton, dirtyMark), conflictBox, problemsBox, editorHost),
+      h('section', { class: 'work' }, h('div', { class: 'toolbar' }, saveButton, dirtyMark), conflictBox, problemsBox, editorHost,
+        h('h2', {}, 'Logs ', ...logButtons), logsBox),
       h('section', { class: 'side' }, h('h2', {}, 'Status'), statusBox, h('h2', {}, 'Timeline'), timeline)));
   if (current) open(current);
   drawTree();
   showDirty();
   drawStatus(app);
   say(`opened: ${app.status?.phase ?? 'Pending'}${app.status?.message ? `: ${app.status.message}` : ''}`);
+  void showLogs();
   live([namespace], name, (type, a) => {
     if (type === 'DELETED') say('the App was deleted', 'bad');
     else follow(a);
