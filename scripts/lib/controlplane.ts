@@ -165,9 +165,9 @@ current-context: aerogrid
       return file;
     },
     async stop() {
-      for (const c of children.reverse()) {
+      for (const c of children.splice(0).reverse()) {
         c.kill('SIGTERM');
-        await new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)));
+        await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
       }
       rmSync(dir, { recursive: true, force: true });
     },

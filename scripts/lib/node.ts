@@ -151,7 +151,8 @@ class Started {
     this.steps.push(undo);
   }
   async undo(): Promise<void> {
-    for (const step of this.steps.reverse()) {
+    const steps = this.steps.splice(0).reverse();
+    for (const step of steps) {
       try {
         await step();
       } catch {
@@ -216,7 +217,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     // containerd in the node's network namespace. Once it and kubelet are stopped, the sweep ends
     // whatever they left: every process in the node's cgroups, its shims, every mount under the
     // run directory, the cgroups, and what was written outside the run directory.
-    const containerd = writeContainerdConfig(dir, opts.registryName, registry.address, `${opts.registryName}/platform/pause:3.10`, network.index);
+    const containerd = writeContainerdConfig(dir, opts.registryName, registry.address, `${opts.registryName}/platform/pause:3.10`, network.index, network.nodeIp);
     const containers: string[] = [];
     started.add(() => sweep({ dir, cgroupRoot, socket: containerd.socket, index: network.index, outsideBefore, containers }));
     const ctrd = run('containerd', 'nsenter', [`--net=${network.netns}`, '--', '/usr/bin/containerd', '--config', containerd.config]);
@@ -390,7 +391,7 @@ function cgroupControllers(): string[] {
   return readdirSync('/sys/fs/cgroup').filter((c) => c !== 'unified' && existsSync(join('/sys/fs/cgroup', c, 'cgroup.procs')));
 }
 
-function writeContainerdConfig(dir: string, registryName: string, registryAddress: string, sandboxImage: string, index: number): { config: string; socket: string } {
+function writeContainerdConfig(dir: string, registryName: string, registryAddress: string, sandboxImage: string, index: number, streamAddress: string): { config: string; socket: string } {
   const root = join(dir, 'containerd');
   for (const d of ['root', 'state', 'opt', 'runc', 'certs.d', 'cni/net.d', 'cni/ipam']) mkdirSync(join(root, d), { recursive: true });
   const socket = join(root, 'containerd.sock');
@@ -431,6 +432,10 @@ oom_score = 0
     enable_selinux = false
     max_container_log_line_size = 16384
     netns_mounts_under_state_dir = true
+    # kubelet (on the host) proxies exec, attach and port-forward to this server: it must listen
+    # where the host reaches it, the node namespace's side of the veth, not its loopback.
+    stream_server_address = "${streamAddress}"
+    stream_server_port = "0"
     # Root here lacks CAP_SYS_RESOURCE: the negative oom_score_adj the CRI gives sandboxes (-998)
     # makes runc init fail. This clamps it to containerd's own (RECIPE.md, pitfall 2).
     restrict_oom_score_adj = true
