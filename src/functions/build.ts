@@ -8,7 +8,9 @@ import { BUILD_COMPONENT } from './tenant.js';
 import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './resources.js';
 
 export const APP_UID = 10001;
-const CONTEXT_DIR = '/workspace';
+/** Kaniko's workspace: the build context (the App's files, and nothing else) and, beside it, the Dockerfile. */
+const WORKSPACE = '/workspace';
+const CONTEXT_DIR = `${WORKSPACE}/src`;
 
 /** sha256 over the canonical source: files sorted by path, the runtime and the base image. */
 export function sourceDigest(files: AppFile[], runtime: string, baseImage: string): string {
@@ -129,21 +131,22 @@ export function buildJob(
           initContainers: [{
             // Kaniko reads a plain directory; a ConfigMap volume is a tree of symlinks beside the
             // kubelet's own `..data` and `..<timestamp>` folders, which must not reach the image (a
-            // new name every time: the same source would never give the same image). The glob
-            // takes the App's files only: no path of theirs starts with '.'.
+            // new name every time: the same source would never give the same image). The App's
+            // files are under src/ in the volume and become the context alone; the Dockerfile goes
+            // beside it, so that `COPY . /app` copies the App's files and nothing else.
             name: 'context',
             image: baseImage,
-            command: ['sh', '-c', `cp -RL /context/* ${CONTEXT_DIR}/`],
+            command: ['cp', '-RL', '/context/src', '/context/Dockerfile', `${WORKSPACE}/`],
             securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
             resources: { limits: { cpu: '100m', memory: '64Mi' } },
-            volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: CONTEXT_DIR }],
+            volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: WORKSPACE }],
           }, ...baseLink(settings, baseImage, names.image, ctx.runtime, restricted)],
           containers: [{
             name: 'kaniko',
             image: settings.kanikoImage,
             args: [
               `--context=dir://${CONTEXT_DIR}`,
-              `--dockerfile=${CONTEXT_DIR}/Dockerfile`,
+              `--dockerfile=${WORKSPACE}/Dockerfile`,
               `--destination=${names.image}`,
               '--cache=true',
               `--cache-repo=${settings.registry}/${ctx.tenant}/cache`,
@@ -163,12 +166,12 @@ export function buildJob(
               limits: { cpu: settings.build.cpu, memory: settings.build.memory },
             },
             volumeMounts: [
-              { name: 'workspace', mountPath: CONTEXT_DIR },
+              { name: 'workspace', mountPath: WORKSPACE },
               { name: 'docker-config', mountPath: '/kaniko/.docker', readOnly: true },
             ],
           }],
           volumes: [
-            { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: i.path }))] } },
+            { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: `src/${i.path}` }))] } },
             { name: 'workspace', emptyDir: { sizeLimit: '2Gi' } },
             // Optional: a registry that takes pushes without credentials needs no Secret.
             { name: 'docker-config', secret: { secretName: ctx.registrySecret, optional: true, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
