@@ -390,7 +390,7 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
           containers: [{
             name: 'app',
             image,
-            ...(spec.image && spec.command ? { command: spec.command } : {}),
+            ...(spec.command ? { command: spec.command } : {}),
             ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
             env: [{ name: 'PORT', value: String(spec.port) }, ...spec.env.filter((e) => e.name !== 'PORT')],
             ...(spec.envFromSecrets.length ? { envFrom: spec.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) } : {}),

@@ -8,6 +8,8 @@ import { BUILD_COMPONENT } from './tenant.js';
 import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './resources.js';
 
 export const APP_UID = 10001;
+/** How a built App starts unless spec.command says otherwise: `python` is on the base image's PATH. */
+export const DEFAULT_COMMAND = ['python', 'app.py'];
 /** Kaniko's workspace: the build context (the App's files, and nothing else) and, beside it, the Dockerfile. */
 const WORKSPACE = '/workspace';
 const CONTEXT_DIR = `${WORKSPACE}/src`;
@@ -44,7 +46,6 @@ export function imageFor(settings: PlatformSettings, tenant: string, app: string
  */
 export function dockerfile(spec: AppSpec, baseImage: string, settings: PlatformSettings): string {
   const hasRequirements = spec.files.some((f) => f.path === 'requirements.txt');
-  const command = spec.command ?? ['python', 'app.py'];
   const index = new URL(settings.build.pythonIndex);
   const pip = ['pip', 'install', '--no-cache-dir', '--index-url', settings.build.pythonIndex, ...(index.protocol === 'http:' ? ['--trusted-host', index.hostname] : []), '-r', '/app/requirements.txt'];
   return [
@@ -54,9 +55,9 @@ export function dockerfile(spec: AppSpec, baseImage: string, settings: PlatformS
     ...(hasRequirements ? ['COPY requirements.txt /app/requirements.txt', `RUN ${JSON.stringify(pip)}`] : []),
     'COPY . /app',
     `USER ${APP_UID}:${APP_UID}`,
-    `ENV PORT=${spec.port}`,
-    `EXPOSE ${spec.port}`,
-    `CMD ${JSON.stringify(command)}`,
+    // What the image holds follows from the source digest's inputs alone: the port ($PORT) and a
+    // spec.command come from the Deployment, so that changing them needs no build.
+    `CMD ${JSON.stringify(DEFAULT_COMMAND)}`,
     '',
   ].join('\n');
 }
