@@ -3,18 +3,19 @@
 // oidc-provider on 127.0.0.1 over HTTPS, standing in for Auth0; scripts/lib/oidc.ts) through its
 // AuthenticationConfiguration, Crossplane core reconciles, and the console (src/console) signs
 // people in with authorization code + PKCE and talks to the cluster with their ID token only.
-//
-// SIMULATED: the kubelet (no container runtime here): scripts/lib/kubelet.ts marks the build Job
-// running then succeeded, and the Deployment available.
+// A real node builds every save with Kaniko and runs it: after each edit the test asks the App's
+// pods over HTTP what they answer, and the page shows Kaniko's log and the App's own.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { appendToEditor, launchBrowser, signIn as signInAt, startConsolePlatform } from '../scripts/lib/console.js';
+import { appendToEditor, launchBrowser, setEditor, signIn as signInAt, startConsolePlatform } from '../scripts/lib/console.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import type { Platform } from '../scripts/lib/platform.js';
 import type { RunningConsole } from '../src/console/server.js';
+import { SCAFFOLD } from '../src/cli/scaffold.js';
+import { answer } from './helpers/answer.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 
@@ -26,7 +27,10 @@ let dana: BrowserContext;
 let page: Page;
 /** Screenshots of this run (docs/console/ holds the ones the README shows; bench/console.ts makes those). */
 const SHOTS = join(ROOT, 'out/console');
-const builds = (app: string) => p.kubelet.buildsOf('acme-dev', app);
+const builds = (app: string) => p.buildsOf('acme-dev', app);
+/** The template's app.py, saying something else than "from aerogrid". */
+const saying = (what: string) => SCAFFOLD['app.py'].replace('"from aerogrid"', JSON.stringify(what));
+const says = async (app = 'web') => JSON.parse(await answer(p, 'acme-dev', app)).hello;
 const get = (name: string): Obj => JSON.parse(must(p.cp.kubectl('get', 'app', name, '-n', 'acme-dev', '-o', 'json', '--show-managed-fields')).stdout);
 
 beforeAll(async () => {
@@ -61,7 +65,7 @@ async function saveAndWaitReady(pg: Page, app = 'web'): Promise<string[]> {
     const lines = [...document.querySelectorAll('#timeline li')].map((li) => li.textContent ?? '');
     const saved = /saved: generation (\d+)/.exec(lines[0] ?? '');
     return !!saved && Number(saved[1]) > g && lines.some((l) => /ready: https:/.test(l));
-  }, before, { timeout: 60_000 }).catch(async (err: Error) => {
+  }, before, { timeout: 180_000 }).catch(async (err: Error) => {
     throw new Error(`${err.message}\ntimeline: ${(await timeline(pg)).join(' | ')}\nproblems: ${(await pg.locator('#problems').textContent()) ?? ''}\nconflict: ${(await pg.locator('#conflict').textContent()) ?? ''}`);
   });
   return (await timeline(pg)).map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
@@ -99,15 +103,16 @@ describe('the console, as a developer of acme', () => {
     await page.selectOption('#ns', 'acme-dev');
     await page.click('#new-form button[type=submit]');
     await page.waitForURL(/\/apps\/acme-dev\/web$/);
-    await page.waitForFunction(() => document.querySelector('#status [data-field=phase]')?.textContent === 'Ready', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#status [data-field=phase]')?.textContent === 'Ready', undefined, { timeout: 180_000 });
     const app = get('web');
     expect(app.spec.files.map((f: Obj) => f.path)).toEqual(['app.py', 'requirements.txt']);
     expect(app.metadata.managedFields.find((m: Obj) => m.manager === 'aerogrid-console')?.operation).toBe('Apply');
     expect(builds('web')).toHaveLength(1);
-  }, 90_000);
+    expect(await says()).toBe('from aerogrid');
+  }, 240_000);
 
-  test('edit app.py, save: the timeline follows the build to Ready; the list shows it live', async () => {
-    await appendToEditor(page, '\n# an edit from the console\n');
+  test('edit app.py, save: the timeline follows the build to Ready, the pods answer anew; the list shows it live', async () => {
+    await setEditor(page, saying('from the console'));
     expect(await page.locator('#dirty').textContent()).toBe('unsaved changes');
     const lines = await saveAndWaitReady(page);
     console.log(`timeline after Save:\n${lines.join('\n')}`);
@@ -115,20 +120,31 @@ describe('the console, as a developer of acme', () => {
     const at = order.map((s) => lines.findIndex((l) => l.startsWith(s)));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
-    expect(get('web').spec.files.find((f: Obj) => f.path === 'app.py').content).toContain('# an edit from the console');
+    expect(get('web').spec.files.find((f: Obj) => f.path === 'app.py').content).toContain('"from the console"');
     expect(builds('web')).toHaveLength(2);
+    expect(await says()).toBe('from the console');
     await page.screenshot({ path: join(SHOTS, 'editor.png') });
-  }, 90_000);
+  }, 240_000);
+
+  test("the App page shows Kaniko's log of the build that serves, and the App's own log lines", async () => {
+    await page.click('#logs-build');
+    await page.locator('#logs pre', { hasText: 'Pushing image to registry.aerogrid.internal:5000/apps/acme/web:' }).first().waitFor({ timeout: 30_000 });
+    await page.click('#logs-app');
+    // The requests the test made above, as http.server logs them.
+    await page.locator('#logs pre', { hasText: '"GET / HTTP/1.1" 200' }).first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('#logs .log h3').count()).toBe(2);
+  }, 60_000);
 
   test('edit again: exactly one new build', async () => {
-    await appendToEditor(page, '# and another\n');
+    await setEditor(page, saying('from the console, again'));
     await saveAndWaitReady(page);
     expect(builds('web')).toHaveLength(3);
+    expect(await says()).toBe('from the console, again');
     await page.click('header .brand');
     await page.waitForSelector('#apps tr[data-app="acme-dev/web"]');
-    expect(await page.locator('#apps tr[data-app="acme-dev/web"] td').allTextContents()).toEqual(['web', 'acme-dev', 'Ready', 'https://apps.example.com/apps/acme-dev/web/', '3', expect.stringMatching(/^\d+s$/)]);
+    expect(await page.locator('#apps tr[data-app="acme-dev/web"] td').allTextContents()).toEqual(['web', 'acme-dev', 'Ready', 'https://apps.example.com/apps/acme-dev/web/', '3', expect.stringMatching(/^\d+[smh]$/)]);
     await page.screenshot({ path: join(SHOTS, 'apps.png') });
-  }, 90_000);
+  }, 240_000);
 
   test('saving after a rollback (from the CLI) builds from source again, as a push does', async () => {
     const developer = p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev');
@@ -136,13 +152,15 @@ describe('the console, as a developer of acme', () => {
     expect(get('web').spec.rollback?.revision).toBe(2);
     await page.goto(`${console_.url}/apps/acme-dev/web`);
     await page.waitForSelector('.cm-content');
+    expect(await says()).toBe('from the console');
     const before = builds('web').length;
-    await appendToEditor(page, '# after the rollback\n');
+    await setEditor(page, saying('after the rollback'));
     const lines = await saveAndWaitReady(page);
     expect(lines).toContain('left the rollback to revision 2: building from source again');
     expect(get('web').spec.rollback).toBeUndefined();
     expect(builds('web').length - before).toBe(1);
-  }, 90_000);
+    expect(await says()).toBe('after the rollback');
+  }, 240_000);
 
   test('a concurrent edit from the CLI is a conflict the page shows, with who; overwriting is a choice', async () => {
     await page.goto(`${console_.url}/apps/acme-dev/web`);
@@ -150,7 +168,7 @@ describe('the console, as a developer of acme', () => {
     // Meanwhile, from the CLI (the same developer, with a client certificate).
     const folder = mkdtempSync(join(tmpdir(), 'aerogrid-console-'));
     mkdirSync(join(folder, 'web'));
-    writeFileSync(join(folder, 'web/app.py'), 'print("from the CLI")\n');
+    writeFileSync(join(folder, 'web/app.py'), saying('from the CLI'));
     const cli = await runCli(['push', join(folder, 'web'), '--force'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'));
     expect(cli.code).toBe(0);
     await appendToEditor(page, '# mine\n');
@@ -167,19 +185,20 @@ describe('the console, as a developer of acme', () => {
   test('an App the CLI pushed: its files belong to the CLI, and the page asks before taking them over', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'aerogrid-console-'));
     mkdirSync(join(folder, 'pushed'));
-    writeFileSync(join(folder, 'pushed/app.py'), 'print("pushed")\n');
-    expect((await runCli(['push', join(folder, 'pushed'), '--wait'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'))).code).toBe(0);
+    writeFileSync(join(folder, 'pushed/app.py'), saying('pushed'));
+    expect((await runCli(['push', join(folder, 'pushed'), '--wait', '--timeout', '180s'], p.cp.kubeconfigFor('dana', ['acme-developers'], 'acme-dev'))).code).toBe(0);
+    expect(await says('pushed')).toBe('pushed');
     await page.goto(`${console_.url}/apps/acme-dev/pushed`);
     await page.waitForSelector('.cm-content');
     await appendToEditor(page, '# from the console\n');
     await page.click('#save');
     await page.locator('.conflict').waitFor();
     expect(await page.locator('.conflict p').textContent()).toMatch(/^These files are managed by aerogrid \(last written by aerogrid at .*\), not by the console\. Saving takes them over, and writes over their version; the next aerogrid push will then need --force\.$/);
-    expect(get('pushed').spec.files[0].content).toBe('print("pushed")\n');
+    expect(get('pushed').spec.files[0].content).toBe(saying('pushed'));
     await page.click('#overwrite');
     await page.waitForFunction(() => [...document.querySelectorAll('#timeline li')].some((li) => /saved: generation/.test(li.textContent ?? '')));
     expect(get('pushed').spec.files[0].content).toContain('# from the console');
-  }, 90_000);
+  }, 240_000);
 
   test('a bad file name is refused on screen, before any request', async () => {
     await page.goto(`${console_.url}/apps/acme-dev/web`);
@@ -233,7 +252,7 @@ describe('the console, as a developer of acme', () => {
     expect(await page.locator('.cm-content').textContent()).toContain('# written before the session ended');
     await saveAndWaitReady(page);
     expect(get('web').spec.files.find((f: Obj) => f.path === 'app.py').content).toContain('# written before the session ended');
-  }, 90_000);
+  }, 240_000);
 
   test('a write without the CSRF token, or from another origin, is refused', async () => {
     const put = (headers: Record<string, string>) => page.request.put(`${console_.url}/api/apps/acme-dev/web`, { data: { files: [{ path: 'app.py', content: 'x' }] }, headers });

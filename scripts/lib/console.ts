@@ -59,6 +59,14 @@ export async function signIn(page: Page, consoleUrl: string, user: string, passw
   await page.waitForURL((u) => u.href.startsWith(consoleUrl));
 }
 
+/** Replaces a file's whole text in the editor, as a paste would (no auto-indent). */
+export async function setEditor(page: Page, text: string, path = 'app.py'): Promise<void> {
+  await page.locator(`#files [data-path="${path}"] .file`).click();
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText(text);
+}
+
 /** Types at the end of a file in the editor. */
 export async function appendToEditor(page: Page, text: string, path = 'app.py'): Promise<void> {
   await page.locator(`#files [data-path="${path}"] .file`).click();
