@@ -4,9 +4,8 @@
 // that our XRD schemas and CEL rules reject bad input at admission with the field named (and what
 // they leave to the function is refused by it, as Crossplane reports it), that every object the
 // function composes is admitted (the Istio objects against Istio's own CRDs), Pod Security, the
-// RBAC matrix, and the Tenant deletion policy.
-//
-// SIMULATED: the kubelet (no container runtime here; scripts/lib/kubelet.ts).
+// RBAC matrix, and the Tenant deletion policy. The Apps here are built by Kaniko on the real node
+// (scripts/lib/node.ts), whose pods are admitted or refused by the same Pod Security.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse, parseAllDocuments } from 'yaml';
@@ -115,8 +114,8 @@ describe('what Crossplane composes through the function is admitted by the API s
 
   test('every App object in each phase: the Kaniko Job under baseline, the Deployment restricted-clean', async () => {
     ok(cp.apply([exampleApp()]));
-    await waitForPhase(p, 'app', 'hello', 'acme-dev', 'Ready');
-    const [build] = p.kubelet.buildsOf('acme-dev', 'hello');
+    await waitForPhase(p, 'app', 'hello', 'acme-dev', 'Ready', 180_000);
+    const [build] = p.buildsOf('acme-dev', 'hello');
     expect(build).toBeDefined();
     const deployment = p.get('deployment', 'hello', 'acme-dev')!;
     // A Pod exactly like the Deployment's template is admitted where restricted is enforced.
@@ -130,10 +129,8 @@ describe('what Crossplane composes through the function is admitted by the API s
     // And the Kaniko pod, which needs root, is not: that is why build tenants enforce baseline.
     const app = exampleApp() as Obj;
     app.spec.files = app.spec.files.map((f: Obj) => (f.path === 'app.py' ? { ...f, content: `${f.content}\n# a second build\n` } : f));
-    p.kubelet.hold = true;
     ok(cp.apply([app]));
     const job = await waitUntil('the second build Job', () => JSON.parse(ok(cp.kubectl('get', 'jobs', '-n', 'acme-dev', '-o', 'json')).stdout).items.find((j: Obj) => !j.metadata.name.endsWith(build.split('-build-')[1])), 30_000);
-    p.kubelet.hold = false;
     const kaniko = cp.apply([{ ...pod, metadata: { name: 'kaniko-probe', namespace: 'restricted-check' }, spec: job.spec.template.spec }], '--dry-run=server');
     expect(kaniko.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     // In the tenant's namespace (baseline enforced) the same Pod is admitted.

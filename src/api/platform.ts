@@ -16,8 +16,12 @@ const IMAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9
 const image = (field: string, description: string) =>
   patterned(field, IMAGE, 'an image reference such as cgr.dev/chainguard/kaniko:latest', description, 256);
 
+/** Most runtimes one platform offers (which also bounds the API server's estimate of the rules' cost). */
+const MAX_RUNTIMES = 8;
+
 const Runtimes = ruled(
-  z.record(z.string().max(16), z.object({ baseImage: image('runtimes.*.baseImage', 'Base image of its builds: it must have `python` and `pip` on PATH.') })),
+  z.record(z.string().max(16), z.object({ baseImage: image('runtimes.*.baseImage', 'Base image of its builds: it must have `python` and `pip` on PATH.') }))
+    .meta({ maxProperties: MAX_RUNTIMES }),
   'Runtimes this platform builds, and their base images. The XRD offers exactly these; an App asking for another is refused.',
   [
     {
@@ -25,7 +29,11 @@ const Runtimes = ruled(
       message: 'runtimes: every runtime must be named pythonX.Y, such as python3.13',
       holds: (r) => Object.keys(r).every((k) => new RegExp(RUNTIME_PATTERN).test(k)),
     },
-    { cel: 'size(self) > 0', message: 'runtimes must offer at least one runtime', holds: (r) => Object.keys(r).length > 0 },
+    {
+      cel: `size(self) > 0 && size(self) <= ${MAX_RUNTIMES}`,
+      message: `runtimes must offer at least one runtime, and at most ${MAX_RUNTIMES}`,
+      holds: (r) => Object.keys(r).length > 0 && Object.keys(r).length <= MAX_RUNTIMES,
+    },
   ],
 );
 
