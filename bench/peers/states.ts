@@ -4,11 +4,11 @@
 // bench/function.ts loads both with the first.
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { sourceDigest, shortDigest } from '../../src/functions/build.js';
-import { appRequired, exampleApp, exampleTenant, request } from '../../test/helpers/fixtures.js';
+import { appRequired, exampleApp, exampleTenant, platformInput, request } from '../../test/helpers/fixtures.js';
 
 type Obj = Record<string, any>;
-const OLD_IMAGE = 'registry.example.com/aerogrid/acme/hello:91bc';
-const BASE = 'docker.io/library/python:3.12-slim';
+const settings = platformInput() as Obj;
+const OLD_IMAGE = `${settings.registry}/acme/hello:91bc`;
 
 function deployment(image: string, available: boolean): Obj {
   return {
@@ -29,9 +29,10 @@ interface State { request: RunFunctionRequest; phase: string; resources: string[
 function state(opts: { app?: Obj; observed?: (d: { key: string; job: string; image: string; digest: string }) => Obj; status?: (d: { digest: string; job: string; image: string }) => Obj; phase: string; build: boolean; deployment?: boolean }): () => State {
   return () => {
     const app = (opts.app ?? exampleApp()) as Obj;
-    const digest = sourceDigest(app.spec.files, app.spec.runtime, BASE);
+    const runtime = app.spec.runtime ?? settings.defaultRuntime;
+    const digest = sourceDigest(app.spec.files, runtime, settings.runtimes[runtime].baseImage);
     const short = shortDigest(digest);
-    const d = { key: `build-job-${short}`, job: `hello-build-${short}`, image: `registry.example.com/aerogrid/acme/hello:${digest.slice(7)}`, digest };
+    const d = { key: `build-job-${short}`, job: `hello-build-${short}`, image: `${settings.registry}/acme/hello:${digest.slice(7)}`, digest };
     if (opts.status) app.status = opts.status(d);
     const observed = opts.observed?.(d) ?? {};
     const resources = [
