@@ -1,14 +1,13 @@
 // make demo: the main job, end to end, on this machine, with Crossplane core doing the reconciling.
 //
-// Builds (or reuses) the pinned etcd, kube-apiserver, kube-controller-manager, kubectl and
-// Crossplane core and CLI; starts them on 127.0.0.1; publishes aerogrid's Function and
-// Configuration packages to a local registry and installs them through Crossplane's package
-// manager; applies the example Tenant and App, and follows them to Ready.
-//
-// One thing cannot run here and is played by this script, which says SIMULATED when it does:
-// the kubelet (no container runtime: the build Job is marked running then succeeded, and the
-// Deployment available). The function runs as a local process over mTLS with a certificate from
-// Crossplane's CA (scripts/lib/runtime.ts), where a cluster would run it as a Deployment.
+// Builds (or reuses) the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet,
+// kube-scheduler, Crossplane core and CLI, Kaniko and the images; starts the control plane on
+// 127.0.0.1 and a real node (scripts/lib/node.ts: Debian's containerd, the registry, the package
+// index); publishes aerogrid's Function and Configuration packages to the registry and installs
+// them through Crossplane's package manager; applies the example Tenant, then pushes the example
+// App as a developer: Kaniko builds it, its pods run, and the demo ends with what the App answers
+// over HTTP. The function runs as a local process over mTLS with a certificate from Crossplane's
+// CA (scripts/lib/runtime.ts), where a cluster would run it as a Deployment.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { createServer } from 'node:net';
 import type { RunningConsole } from '../src/console/server.js';
+import { answer, answerWhen, readyPods } from './lib/answer.js';
 import { startConsolePlatform } from './lib/console.js';
 import { toolPath } from './lib/controlplane.js';
 import { must } from './lib/install.js';
@@ -33,11 +33,11 @@ let web: RunningConsole | undefined;
 const upDir = process.env.AEROGRID_UP_DIR;
 
 async function main(): Promise<void> {
-  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core and CLI (scripts/tools.sh control-plane)');
+  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, Crossplane core and CLI, Kaniko and the images (scripts/tools.sh control-plane)');
   ensureTools();
   const toolsDone = Date.now();
 
-  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens) and kube-controller-manager on 127.0.0.1, then Crossplane core');
+  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens), kube-controller-manager, a real node (kubelet, kube-scheduler, containerd), then Crossplane core');
   const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}`, log: (m) => say(`console: ${m}`) });
   platform = started_.platform;
   web = started_.console;
@@ -72,10 +72,18 @@ async function main(): Promise<void> {
   const appAt = Date.now();
   await cli('push', folder, '--wait');
   const appReady = Date.now();
+  await showAnswer(platform);
+  const answeredAt = Date.now();
   await cli('status', 'hello');
-  writeFileSync(join(folder, 'app.py'), `${readFileSync(join(folder, 'app.py'), 'utf8')}\n# an edit: a second release\n`);
-  say(`edited ${join(folder, 'app.py')}`);
+  const appPy = readFileSync(join(folder, 'app.py'), 'utf8');
+  writeFileSync(join(folder, 'app.py'), appPy.replace('return {"message": os.environ.get("GREETING", "hello")}', 'return {"message": os.environ.get("GREETING", "hello"), "release": 2}'));
+  say(`edited ${join(folder, 'app.py')}: the App now says which release it is`);
+  const editAt = Date.now();
   await cli('push', folder, '--wait');
+  await answerWhen(platform, 'acme-dev', 'hello', (b) => b.includes('"release"'));
+  const editAnswered = Date.now();
+  await showAnswer(platform);
+  await cli('logs', 'hello', '--build');
   const builds = platform.buildsOf('acme-dev', 'hello');
   if (builds.length !== 2) throw new Error(`expected exactly one build per distinct source (2), saw ${builds.length}: ${builds.join(', ')}`);
   await cli('releases', 'hello');
@@ -97,9 +105,15 @@ async function main(): Promise<void> {
     console.log(`$ crossplane resource trace ${kind} ${name}${ns ? ` -n ${ns}` : ''}`);
     console.log(trace(platform, kind, name, ns));
   }
-  console.log(`builds run: ${platform.buildsOf('acme-dev', 'hello').length} (${platform.buildsOf('acme-dev', 'hello').join(', ')})`);
-  console.log(`timings: tools ${seconds(toolsDone - started)}, control plane and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
-    + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App pushed → Ready ${seconds(appReady - appAt)} (the build and rollout simulated), total ${elapsed()}`);
+  console.log(`builds run: ${platform.buildsOf('acme-dev', 'hello').length} (${platform.buildsOf('acme-dev', 'hello').join(', ')}), by Kaniko on node ${platform.node!.name}`);
+  console.log('\n$ kubectl get pods -n acme-dev -o wide');
+  console.log(cp.kubectl('get', 'pods', '-n', 'acme-dev', '-o', 'wide').stdout);
+  console.log('After the rollback, the first release answers again:');
+  await answerWhen(platform, 'acme-dev', 'hello', (b) => !b.includes('"release"'));
+  await showAnswer(platform);
+  console.log(`timings: tools ${seconds(toolsDone - started)}, control plane, node and Crossplane up with aerogrid installed ${seconds(upDone - toolsDone)}, `
+    + `Tenant applied → Ready ${seconds(tenantReady - tenantAt)}, App pushed → Ready ${seconds(appReady - appAt)} (built by Kaniko, two pods rolled out) → answered ${seconds(answeredAt - appAt)}, `
+    + `edit → new answer ${seconds(editAnswered - editAt)}, total ${elapsed()}`);
   console.log(`
 The web console: ${web!.url}/?ns=acme-dev
   Sign in as dana, password dana-pass (a developer of acme; also ava/ava-pass, an admin of acme, and gil/gil-pass of globex).
@@ -118,6 +132,13 @@ The control plane stays up (make down stops it). As the developer, try the CLI:
 
 The README's CLI section goes on from there. As the platform admin: kubectl --kubeconfig ${join(upDir, 'admin.kubeconfig')} get apps -A`);
   }
+}
+
+/** What the example App's pods answer, fetched from the host by their IPs on the node's bridge, as curl would. */
+async function showAnswer(p: Platform): Promise<void> {
+  const body = await answer(p, 'acme-dev', 'hello');
+  const [pod] = readyPods(p, 'acme-dev', 'hello');
+  console.log(`\n$ curl http://${pod.status.podIP}:8080/    # a pod of the App, on the node's bridge (the Istio gateway and its JWT check do not run here)\n${body}\n`);
 }
 
 /** Runs the aerogrid CLI as a developer would, printing the command and what it prints. */

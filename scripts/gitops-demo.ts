@@ -6,8 +6,7 @@
 // Argo CD's configuration (aerogrid's argocd-cm entries) and dist/argocd/root.yaml are applied by
 // hand; everything else comes from Git. Each step is read from Argo CD's Application objects.
 //
-// SIMULATED: the kubelet (no container runtime here): build Jobs are marked running then
-// succeeded, and Deployments available. The script says so when it does.
+// A real node builds each commit with Kaniko (scripts/lib/node.ts), and its pods roll out.
 // KEEP=1 (or a terminal) leaves everything running, with the repository to commit to.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@ import { toolPath } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import { platformSettings, startPlatform, waitForPhase, type Platform } from '../scripts/lib/platform.js';
-import { answer, answerWhen } from './helpers/answer.js';
+import { answer, answerWhen } from '../scripts/lib/answer.js';
 import { runCli } from './helpers/cli.js';
 import { exampleTenant } from './helpers/fixtures.js';
 

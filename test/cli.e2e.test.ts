@@ -13,7 +13,7 @@ import type { ControlPlane } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import { startPlatform, type Platform } from '../scripts/lib/platform.js';
-import { answer, answerWhen, readyPods } from './helpers/answer.js';
+import { answer, answerWhen, readyPods } from '../scripts/lib/answer.js';
 import { runCli, type Run } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 

@@ -15,7 +15,7 @@ import { must } from '../scripts/lib/install.js';
 import type { Platform } from '../scripts/lib/platform.js';
 import type { RunningConsole } from '../src/console/server.js';
 import { SCAFFOLD } from '../src/cli/scaffold.js';
-import { answer } from './helpers/answer.js';
+import { answer } from '../scripts/lib/answer.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
 

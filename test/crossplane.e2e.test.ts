@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { waitUntil, isTrue } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import { PACKAGE_VERSION, startPlatform, waitForPhase, type Platform } from '../scripts/lib/platform.js';
-import { answer, answerWhen } from './helpers/answer.js';
+import { answer, answerWhen } from '../scripts/lib/answer.js';
 import { exampleApp, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;

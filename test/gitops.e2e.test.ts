@@ -15,7 +15,7 @@ import { acmeFolder, exampleText, startGitOps, tenantFile, type AppView, type Gi
 import { getObject, must } from '../scripts/lib/install.js';
 import { ARGOCD_NAMESPACE } from '../scripts/lib/argocd.js';
 import { toolPath } from '../scripts/lib/controlplane.js';
-import { answer, answerWhen } from './helpers/answer.js';
+import { answer, answerWhen } from '../scripts/lib/answer.js';
 import { runCli } from './helpers/cli.js';
 
 type Obj = Record<string, any>;

@@ -5,7 +5,7 @@
 import { waitUntil, isTrue } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import { startPlatform, type Platform } from '../scripts/lib/platform.js';
-import { answer } from './helpers/answer.js';
+import { answer } from '../scripts/lib/answer.js';
 import { exampleApp, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;

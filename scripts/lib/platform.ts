@@ -2,8 +2,8 @@
 // etcd + kube-apiserver + kube-controller-manager, a real node (node.ts: kubelet, kube-scheduler,
 // containerd, the registry, the package index), real Crossplane core with aerogrid installed from
 // dist/ through its package manager, the function over mTLS (runtime.ts), aerogrid's ClusterRole
-// and Tenant deletion policy. Only `make scale` runs the simulated kubelet instead (kubelet.ts):
-// 1,000 real builds cannot run on this machine.
+// and Tenant deletion policy. Only `make scale` runs a stand-in instead of the node (its simulated
+// kubelet, bench/simulated-kubelet.ts): 1,000 real builds cannot run on this machine.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ import { platformFileOf } from '../../src/compositions/synth.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { startCrossplane, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
-import { SimulatedKubelet, type KubeletOptions } from './kubelet.js';
 import { ROOT, freePort } from './net.js';
 import { startNode, type Node } from './node.js';
 import { GROUPS_CLAIM, startIdentityProvider, type IdentityProvider } from './oidc.js';
@@ -38,8 +37,8 @@ export interface Platform {
   xp: Crossplane;
   /** The real node, unless the platform was started with `simulated`. */
   node?: Node;
-  /** The simulated kubelet of `make scale`. */
-  kubelet?: SimulatedKubelet;
+  /** The stand-in for the node, when the platform was started with one (make scale). */
+  standIn?: NodeStandIn;
   /** Every build Job since the platform started, namespace/name, in order. */
   builds(): string[];
   /** The build Jobs of one App (named <app>-build-<digest>). */
@@ -50,14 +49,19 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
+/** What plays the node where a real one cannot serve: it runs the builds and rollouts, and counts the builds. */
+export interface NodeStandIn {
+  readonly builds: string[];
+  stop(): Promise<void>;
+}
+
 export interface PlatformOptions {
   say?: (msg: string) => void;
   /**
-   * The simulated kubelet instead of the real node, with only the controllers that need no
-   * kubelet: for the 1,000 Apps of make scale, which no real node here can build. Named
-   * SIMULATED wherever it acts.
+   * A stand-in for the node, with only the controllers that need no kubelet: for the 1,000 Apps
+   * of make scale, which the real node cannot build (bench/simulated-kubelet.ts).
    */
-  simulated?: KubeletOptions;
+  standIn?: (cp: ControlPlane) => NodeStandIn;
   coreFlags?: string[];
   /** How the function runtime runs the function (compiled, replicas). */
   runtime?: CrossplaneOptions['runtime'];
@@ -105,7 +109,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const say = opts.say ?? (() => {});
   let idp: IdentityProvider | undefined;
   const cp = await startControlPlane({
-    controllers: opts.simulated ? 'simulated' : 'all',
+    controllers: opts.standIn ? 'standIn' : 'all',
     beforeApiserver: opts.oidc ? async (dir) => {
       idp = await startIdentityProvider({ pkiDir: dir, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
       writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp));
@@ -120,7 +124,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   let registry: Registry | undefined;
   let xp: Crossplane | undefined;
   try {
-    if (opts.simulated) {
+    if (opts.standIn) {
       registry = await startRegistry(join(cp.dir, 'registry'), `127.0.0.1:${await freePort()}`);
     } else {
       const settings = platformSettings();
@@ -143,19 +147,19 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     await idp?.stop();
     throw err;
   }
-  const kubelet = opts.simulated ? new SimulatedKubelet(cp, { say, ...opts.simulated }).start() : undefined;
-  const builds = () => node?.builds ?? kubelet!.builds;
+  const standIn = opts.standIn?.(cp);
+  const builds = () => node?.builds ?? standIn!.builds;
   return {
     cp,
     xp: xp!,
     node,
-    kubelet,
+    standIn,
     idp,
     builds,
     buildsOf: (namespace, app) => builds().filter((b) => b.startsWith(`${namespace}/${app}-build-`)),
     get: (kind, name, namespace) => getObject(cp, kind, name, namespace),
     async stop() {
-      await kubelet?.stop();
+      await standIn?.stop();
       await xp!.stop();
       await (node ?? registry)!.stop();
       await cp.stop();

@@ -1,6 +1,7 @@
-// What a kubelet and the Job and Deployment controllers would report, played by hand: this
-// machine has no container runtime, so the build Job never runs and no Pod ever starts.
-// Used by `make demo` and the end-to-end tests; each line it prints says SIMULATED.
+// SIMULATED: what a kubelet and the Job and Deployment controllers would report, played by hand,
+// for make scale (bench/scale.ts) only: 1,000 real builds (about 20 s and 800 MiB each) and 2,000
+// pods cannot run on this machine's one real node. Everywhere else (make demo, make test, the other
+// benchmarks) a real node runs (scripts/lib/node.ts). Each line it prints says SIMULATED.
 //
 // It polls the Jobs and Deployments aerogrid composes, in every namespace, with kubectl, and moves
 // each one step per pass: a new build Job starts running, a running one succeeds (or fails,
@@ -12,7 +13,7 @@ import {
   AppsV1Api, BatchV1Api, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions,
   type Informer, type KubernetesObject, type ObjectCache,
 } from '@kubernetes/client-node';
-import type { ControlPlane } from './controlplane.js';
+import type { ControlPlane } from '../scripts/lib/controlplane.js';
 
 type Obj = Record<string, any>;
 const SELECTOR = 'app.kubernetes.io/managed-by=aerogrid';

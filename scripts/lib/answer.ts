@@ -1,8 +1,8 @@
-// What an App answers over HTTP on the real node: the end-to-end tiers ask its pods directly, by
+// What an App answers over HTTP on the real node: make demo and the end-to-end tiers ask its pods, by
 // their IPs on the node's bridge, as kubelet's probes do (no Istio gateway runs here).
-import { waitUntil } from '../../scripts/lib/crossplane.js';
-import { must } from '../../scripts/lib/install.js';
-import type { Platform } from '../../scripts/lib/platform.js';
+import { waitUntil } from './crossplane.js';
+import { must } from './install.js';
+import type { Platform } from './platform.js';
 
 type Obj = Record<string, any>;
 
