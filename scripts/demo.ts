@@ -138,7 +138,7 @@ The README's CLI section goes on from there. As the platform admin: kubectl --ku
 async function showAnswer(p: Platform): Promise<void> {
   const body = await answer(p, 'acme-dev', 'hello');
   const [pod] = readyPods(p, 'acme-dev', 'hello');
-  console.log(`\n$ curl http://${pod.status.podIP}:8080/    # a pod of the App, on the node's bridge (the Istio gateway and its JWT check do not run here)\n${body}\n`);
+  console.log(`\n$ curl http://${pod.status.podIP}:8080/    # a pod of the App, on the node's bridge (the Istio gateway and its JWT check do not run here)\n${body.trimEnd()}`);
 }
 
 /** Runs the aerogrid CLI as a developer would, printing the command and what it prints. */

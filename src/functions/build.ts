@@ -154,6 +154,8 @@ export function buildJob(
               // Timestamps out: the same source gives the same image digest.
               '--reproducible',
               '--digest-file=/dev/termination-log',
+              // Plain text: the log is read by people (aerogrid logs --build, the console) and by the App's status.
+              '--log-format=text',
               ...settings.build.insecureRegistries.map((r) => `--insecure-registry=${r}`),
             ],
             // On success the termination message is the image's digest; on failure, the last lines
