@@ -10,9 +10,15 @@ import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './r
 export const APP_UID = 10001;
 /** How a built App starts unless spec.command says otherwise: `python` is on the base image's PATH. */
 export const DEFAULT_COMMAND = ['python', 'app.py'];
-/** Kaniko's workspace: the build context (the App's files, and nothing else) and, beside it, the Dockerfile. */
-const WORKSPACE = '/workspace';
-const CONTEXT_DIR = `${WORKSPACE}/src`;
+/**
+ * The build context ConfigMap, mounted for Kaniko: the Dockerfile, and the App's files under src/.
+ * The volume's visible entries are symlinks into `..data`, the kubelet's atomically swapped folder,
+ * beside timestamped folders of its own; Kaniko walks `..data/src`, a plain folder of the App's
+ * files, so that `COPY . /app` copies them and nothing else (a timestamped name in the image would
+ * make every build of the same source a different image).
+ */
+const CONTEXT_MOUNT = '/context';
+const CONTEXT_DIR = `${CONTEXT_MOUNT}/..data/src`;
 
 /** sha256 over the canonical source: files sorted by path, the runtime and the base image. */
 export function sourceDigest(files: AppFile[], runtime: string, baseImage: string): string {
@@ -129,25 +135,12 @@ export function buildJob(
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          initContainers: [{
-            // Kaniko reads a plain directory; a ConfigMap volume is a tree of symlinks beside the
-            // kubelet's own `..data` and `..<timestamp>` folders, which must not reach the image (a
-            // new name every time: the same source would never give the same image). The App's
-            // files are under src/ in the volume and become the context alone; the Dockerfile goes
-            // beside it, so that `COPY . /app` copies the App's files and nothing else.
-            name: 'context',
-            image: baseImage,
-            command: ['cp', '-RL', '/context/src', '/context/Dockerfile', `${WORKSPACE}/`],
-            securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
-            resources: { limits: { cpu: '100m', memory: '64Mi' } },
-            volumeMounts: [{ name: 'context', mountPath: '/context', readOnly: true }, { name: 'workspace', mountPath: WORKSPACE }],
-          }, ...baseLink(settings, baseImage, names.image, ctx.runtime, restricted)],
           containers: [{
             name: 'kaniko',
             image: settings.kanikoImage,
             args: [
               `--context=dir://${CONTEXT_DIR}`,
-              `--dockerfile=${WORKSPACE}/Dockerfile`,
+              `--dockerfile=${CONTEXT_MOUNT}/Dockerfile`,
               `--destination=${names.image}`,
               '--cache=true',
               `--cache-repo=${settings.registry}/${ctx.tenant}/cache`,
@@ -161,7 +154,9 @@ export function buildJob(
             // On success the termination message is the image's digest; on failure, the last lines
             // of the log (pip's error), which the App's status shows.
             terminationMessagePolicy: 'FallbackToLogsOnError',
-            env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }],
+            // Kaniko rewrites the whole image in memory (--reproducible): fewer garbage collections
+            // of that buffer while it does, within the container's memory limit.
+            env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }, { name: 'GOGC', value: '400' }],
             // Kaniko unpacks the base image as root; the namespace enforces baseline for this reason.
             securityContext: { ...restricted, runAsUser: 0, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'] } },
             resources: {
@@ -169,13 +164,12 @@ export function buildJob(
               limits: { cpu: settings.build.cpu, memory: settings.build.memory },
             },
             volumeMounts: [
-              { name: 'workspace', mountPath: WORKSPACE },
+              { name: 'context', mountPath: CONTEXT_MOUNT, readOnly: true },
               { name: 'docker-config', mountPath: '/kaniko/.docker', readOnly: true },
             ],
-          }],
+          }, ...baseLink(settings, baseImage, names.image, ctx.runtime, restricted)],
           volumes: [
             { name: 'context', configMap: { name: names.configMap, items: [{ key: 'Dockerfile', path: 'Dockerfile' }, ...items.map((i) => ({ key: i.key, path: `src/${i.path}` }))] } },
-            { name: 'workspace', emptyDir: { sizeLimit: '2Gi' } },
             // Optional: a registry that takes pushes without credentials needs no Secret.
             { name: 'docker-config', secret: { secretName: ctx.registrySecret, optional: true, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
           ],
@@ -186,11 +180,12 @@ export function buildJob(
 }
 
 /**
- * The init container that mounts the base image into the App's repository (crane copy: a
- * cross-repository mount, no bytes uploaded), before Kaniko pushes. Kaniko checks each layer of
- * the image it pushes in the App's repository first and skips those there. Its --reproducible
- * rewrites the base layers too; the platform's bases are already in that form (scripts/lib/node.ts),
- * so the layers match. Without it, the first build of every App uploads the whole base again.
+ * The container that mounts the base image into the App's repository (crane copy: a
+ * cross-repository mount, no bytes uploaded), beside Kaniko, which needs it only when it pushes,
+ * seconds later. Kaniko checks each layer of the image it pushes in the App's repository first
+ * and skips those there. Its --reproducible rewrites the base layers too; the platform's bases are
+ * already in that form (scripts/lib/node.ts), so the layers match. Without it, the first build of
+ * every App uploads the whole base again (and so would this one, were Kaniko to push first).
  */
 function baseLink(settings: PlatformSettings, baseImage: string, image: string, runtime: string, restricted: V1SecurityContext): V1Container[] {
   if (!settings.build.craneImage) return [];

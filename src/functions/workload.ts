@@ -11,7 +11,7 @@ const MAX_DETAIL = 1200;
 /** Log lines shown of a container that crashed. */
 const LOG_LINES = 8;
 
-const statuses = (pod: Obj, init = false): Obj[] => (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses) ?? [];
+const statuses = (pod: Obj): Obj[] => pod.status?.containerStatuses ?? [];
 const created = (o: Obj) => String(o.metadata?.creationTimestamp ?? '');
 const newestFirst = (a: Obj, b: Obj) => created(b).localeCompare(created(a)) || String(b.metadata?.name).localeCompare(String(a.metadata?.name));
 
@@ -37,14 +37,13 @@ function bounded(s: string): string {
 export function buildFailure(pods: KubeObject[], job: string): string | undefined {
   const mine = (pods as Obj[]).filter((p) => p.metadata?.labels?.['batch.kubernetes.io/job-name'] === job || p.metadata?.labels?.['job-name'] === job).sort(newestFirst);
   for (const pod of mine) {
-    const containers = [...statuses(pod, true).map((c) => ({ c, init: true })), ...statuses(pod).map((c) => ({ c, init: false }))];
-    for (const { c, init } of containers) {
+    for (const c of statuses(pod)) {
       const end = ending(c.state) ?? ending(c.lastState);
       if (!end) continue;
       const pip = end.message.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('ERROR: '));
       const tail = lastLines(end.message, 3);
       const said = pip.length > 0 ? `pip: ${pip.join(' ')}` : tail.length > 0 ? tail.join(' ') : `exit code ${end.exitCode}${end.reason ? ` (${end.reason})` : ''}`;
-      return bounded(`${init ? `preparing the build context (${c.name})` : c.name} failed: ${said}`);
+      return bounded(`${c.name} failed: ${said}`);
     }
   }
   return undefined;
