@@ -111,7 +111,7 @@ for (let run = 1; run <= RUNS; run++) {
       await waitUntil(`every pod to answer version ${v}`, async () => (await answersVersion(p, v, true)) && p.get('app', 'hello', 'acme-dev')?.status?.phase === 'Ready', 300_000);
       rows.editAll.push(Date.now() - t);
       rows.uploaded.push(await p.node!.registry.uploadedBytes() - uploaded);
-      say(`run ${run}: edit ${v - 1} → first new answer ${s(rows.editFirst.at(-1)!)}, every pod ${s(rows.editAll.at(-1)!)}, ${mib(rows.uploaded.at(-1)!)} uploaded`);
+      say(`run ${run}: edit ${v - 1} → first new answer ${s(rows.editFirst.at(-1)!)}, every pod ${s(rows.editAll.at(-1)!)}, ${(rows.uploaded.at(-1)! / 1024).toFixed(0)} KiB uploaded`);
     }
     stopPolling();
     rows.kaniko.push(memory.peak);
@@ -150,7 +150,7 @@ const table = [
   line('edit → first answer of the new version', rows.editFirst, s, '≤ 15 s'),
   line('edit → every pod answers the new version', rows.editAll, s),
   line('the same source again → builds', rows.again, (x) => String(x), '0'),
-  line("an edit's build: bytes uploaded to the registry", rows.uploaded, mib),
+  line("an edit's build: bytes uploaded to the registry", rows.uploaded, (b) => `${(b / 1024).toFixed(0)} KiB`),
   line("Kaniko's peak memory (cgroup v1, page cache included)", rows.kaniko, mib),
   line('the node idle (kubelet, containerd, shims, the pods), % of a core', rows.idle, (x) => `${(x * 100).toFixed(1)}%`),
   '',
