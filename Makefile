@@ -5,7 +5,7 @@ export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarni
 JEST := node_modules/.bin/jest
 TSX := node_modules/.bin/tsx
 
-.PHONY: all deps node-version tools build imports typecheck check-generated unit test bench scale demo gitops-demo up down function clean
+.PHONY: all deps node-version tools test-tools build imports typecheck check-generated unit test bench scale demo gitops-demo up down function clean
 
 all: build
 
@@ -25,11 +25,16 @@ node-version:
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("aerogrid needs Node.js 20.19 or newer (package.json engines); this is " + process.version); process.exit(1) }' \
 	  || { command -v node >/dev/null || echo "aerogrid needs Node.js 20.19 or newer and npm; node is not installed" >&2; exit 1; }
 
-## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, Crossplane core
-## and CLI, Argo CD and function-go-templating (the peer), install Debian's docker-registry, lua5.1, zsh, fish, chromium, redis-server
-## and git (cached in ~/.cache/aerogrid, keyed by version).
+## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet,
+## kube-scheduler, Crossplane core and CLI, crane, Kaniko and the node's images, the Python package
+## mirror, Argo CD and function-go-templating (the peer); install Debian's containerd, runc, CNI
+## plugins, mmdebstrap, dnsmasq, docker-registry, lua5.1, zsh, fish, chromium, redis-server and git
+## (cached in ~/.cache/aerogrid, keyed by version). test-tools: all of it but Argo CD.
 tools:
 	bash scripts/tools.sh all
+
+test-tools:
+	bash scripts/tools.sh test-tools
 
 ## build: synthesize dist/ from src/ and platform.yaml.
 build: deps
@@ -54,9 +59,16 @@ check-generated: deps
 ## unit: T0 (schemas, renderers, synthesis), T1 (the function process over mTLS), T2 (the
 ## crossplane CLI's render and validate), T3 (real Crossplane core on etcd + kube-apiserver:
 ## admission, reconciliation, the CLI end to end, the legacy flavour, the console in Chromium) and
-## the GitOps tier (real Argo CD syncing the platform, tenants and Apps from a Git repository).
-unit: deps tools
-	$(JEST) --ci
+## the GitOps tier (real Argo CD syncing the platform, tenants and Apps from a Git repository), the
+## real node (T6) and the builds on it. Argo CD (about 20 minutes the first time) builds in the
+## background at the lowest priority while the other tiers run; those that need it run last
+## (test/sequencer.cjs) and wait for it (scripts/tools.sh holds its lock). One file at a time: each
+## end-to-end file starts a whole platform and node of its own.
+unit: deps test-tools
+	@mkdir -p out; nice -n 19 bash scripts/tools.sh argocd > out/argocd-build.log 2>&1 & argocd=$$!; \
+	rc=0; $(JEST) --ci --maxWorkers=1 --testSequencer=./test/sequencer.cjs || rc=$$?; \
+	wait $$argocd || { echo "scripts/tools.sh argocd failed (out/argocd-build.log):"; tail -20 out/argocd-build.log; exit 1; }; \
+	exit $$rc
 
 ## test: every tier that runs on this machine.
 test: typecheck check-generated unit

@@ -2,7 +2,8 @@
 # Installs pinned third-party tools, built from the Go module proxy, into a cache outside
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
-#   scripts/tools.sh [all|control-plane]                  build what is missing (control-plane: what make demo needs)
+#   scripts/tools.sh [all|test-tools|control-plane]       build what is missing (control-plane: what make demo needs;
+#                                                         test-tools: what make test needs but Argo CD, which it builds beside the tests)
 #   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh function-go-templating               the peer function: make bench and test/peers.test.ts
@@ -585,8 +586,9 @@ one() {
     pypi) with_lock pypi build_pypi ;;
     node) with_lock apt install_node_packages; one crane; build_images; one pypi ;;
     control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one registry; one node ;;
-    all) one control-plane; one lua; one shells; one chromium; one argocd; one function-go-templating ;;
-    *) die "usage: scripts/tools.sh [all|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|path TOOL]" ;;
+    test-tools) one control-plane; one lua; one shells; one chromium; one function-go-templating ;;
+    all) one test-tools; one argocd ;;
+    *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|path TOOL]" ;;
   esac
 }
 

@@ -1,13 +1,14 @@
 // Argo CD health checks against objects in every phase and half-written ones, each run twice: by a
 // real Lua 5.1 interpreter (Debian's lua5.1) and by Argo CD's own engine (gopher-lua, through
 // `argocd admin settings resource-overrides health`), which must agree.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { platformFileOf, synthesize } from '../src/compositions/synth.js';
-import { ROOT, readYaml } from './helpers/fixtures.js';
+import { ensureTool } from '../scripts/lib/controlplane.js';
+import { readYaml } from './helpers/fixtures.js';
 
 const cmText = synthesize(platformFileOf(readYaml('platform.yaml'))).get('argocd/argocd-cm.yaml')!;
 const cm = parse(cmText);
@@ -15,7 +16,7 @@ const script = (key: string) => cm.data[`resource.customizations.health.${key}`]
 const dir = mkdtempSync(join(tmpdir(), 'aerogrid-lua-'));
 const cmFile = join(dir, 'argocd-cm.yaml');
 writeFileSync(cmFile, cmText);
-const argocd = execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', 'argocd'], { encoding: 'utf8' }).trim();
+const argocd = ensureTool('argocd');
 
 /** A JSON value as a Lua table constructor. */
 function lua(v: unknown): string {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { toolPath, type ControlPlane } from './controlplane.js';
+import { ensureTool, toolPath, type ControlPlane } from './controlplane.js';
 import { waitUntil } from './crossplane.js';
 import { getObject, installCrds, must } from './install.js';
 import { freePort } from './net.js';
@@ -49,7 +49,7 @@ function rssOf(pid: number | undefined): number {
 
 export async function startArgoCD(cp: ControlPlane, opts: ArgoCDOptions = {}): Promise<ArgoCD> {
   const say = opts.say ?? (() => {});
-  const bin = toolPath('argocd');
+  const bin = ensureTool('argocd');
   const share = toolPath('argocd-share');
   const dir = join(cp.dir, 'argocd');
   mkdirSync(join(dir, 'home'), { recursive: true });

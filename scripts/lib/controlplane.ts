@@ -34,6 +34,15 @@ export function toolPath(tool: string): string {
   return execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'path', tool], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * Builds a tool if it is missing, or waits while another run builds it (scripts/tools.sh holds a
+ * lock per tool; make test builds Argo CD in the background), and returns its path.
+ */
+export function ensureTool(tool: string, pathOf = tool): string {
+  execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), tool], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return toolPath(pathOf);
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logs: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -8,8 +8,6 @@ import { Log } from '@kubernetes/client-node';
 import { AerogridClient, ClientError, GROUP_VERSION, type App, type Applied, type Pod } from '../client/index.js';
 import { CliError, EXIT } from './errors.js';
 
-type Obj = Record<string, any>;
-
 /** Field managers: each command owns only its own fields, so the CLI, the console and Argo CD can share an App. */
 export const MANAGERS = {
   push: 'aerogrid',

@@ -4,7 +4,7 @@
 import { toStructural } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformSettings, type PlatformFile } from '../api/platform.js';
 import { TENANT_ROLES, type PolicyRule } from '../functions/rbac.js';
-import { COMPOSED, groupOf } from '../functions/kinds.js';
+import { COMPOSED, READ, groupOf } from '../functions/kinds.js';
 import { GROUP } from '../functions/resources.js';
 import type { Flavour } from './composite.js';
 
@@ -81,8 +81,8 @@ export function inputCrd(): Record<string, unknown> {
 const CRUD = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
 /**
- * What Crossplane needs beyond its defaults: full control of the kinds aerogrid composes,
- * and the rights the tenant Roles hand out (the API server forbids a Role that grants
+ * What Crossplane needs beyond its defaults: full control of the kinds aerogrid composes, reading
+ * what the renderers ask for as required resources, and the rights the tenant Roles hand out (the API server forbids a Role that grants
  * more than its author holds; the alternative, `escalate`, would be wider).
  */
 export function clusterRole(): Record<string, unknown> {
@@ -97,6 +97,7 @@ export function clusterRole(): Record<string, unknown> {
     }
   };
   for (const c of COMPOSED) grant({ apiGroups: [groupOf(c.apiVersion)], resources: [c.resource], verbs: CRUD });
+  for (const r of READ) grant({ apiGroups: [groupOf(r.apiVersion)], resources: [r.resource], verbs: ['get', 'list', 'watch'] });
   for (const rules of Object.values(TENANT_ROLES)) rules.forEach(grant);
   const rules: PolicyRule[] = [];
   for (const g of [...byGroup.keys()].sort()) {

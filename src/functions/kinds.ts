@@ -19,6 +19,17 @@ export const COMPOSED: { apiVersion: string; kind: string; resource: string }[] 
   { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', resource: 'authorizationpolicies' },
 ];
 
+/**
+ * Kinds the renderers only read, as Crossplane's required resources: an App's pods (what a failed
+ * build or a rollout says) and, while a rollout's pods are not ready, its namespace's events (a
+ * failing probe's message). Crossplane fetches them with its own rights: the ClusterRole grants it
+ * reading them, named here rather than left to what the tenant roles happen to hand out.
+ */
+export const READ: { apiVersion: string; kind: string; resource: string }[] = [
+  { apiVersion: 'v1', kind: 'Pod', resource: 'pods' },
+  { apiVersion: 'v1', kind: 'Event', resource: 'events' },
+];
+
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
 }
