@@ -74,7 +74,8 @@ unit: deps test-tools
 test: typecheck check-generated unit
 
 ## bench: RunFunction throughput and latency against the SDK baseline and against the peer,
-## function-go-templating with bench/peers/app.gotmpl, loaded by ghz, then the function's peak memory under distinct inputs, then the console's Save-to-phase-change time and
+## function-go-templating with bench/peers/app.gotmpl, loaded by ghz, then the function's peak memory under distinct inputs, then the real node
+## (push and edit to an HTTP answer, Kaniko's memory, the node idle), then the console's Save-to-phase-change time and
 ## script size in Chromium, with the README's screenshots, then Argo CD from root.yaml and from a
 ## Git commit to Healthy, against kubectl (writes bench/RESULTS.md, docs/console/).
 bench: deps
@@ -82,6 +83,7 @@ bench: deps
 	$(TSX) bench/function.ts
 	$(TSX) bench/memory.ts
 	bash scripts/tools.sh control-plane chromium
+	$(TSX) bench/node.ts
 	$(TSX) bench/console.ts
 	bash scripts/tools.sh argocd
 	$(TSX) bench/gitops.ts
