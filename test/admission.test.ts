@@ -12,7 +12,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { toolPath, type ControlPlane } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { compositionInput, dist, installCrds, must } from '../scripts/lib/install.js';
-import { startPlatform, waitForPhase, type Platform } from '../scripts/lib/platform.js';
+import { platformSettings, startPlatform, waitForPhase, type Platform } from '../scripts/lib/platform.js';
 import { ROOT, exampleApp, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -189,7 +189,8 @@ describe('RBAC, measured with kubectl auth can-i as impersonated tenant users', 
   const printed: string[] = [];
   test.each(matrix)('%s may %s %s in %s: %s', (group, verb, resource, ns, answer) => {
     const [kind, subresource] = resource.split('/');
-    const args = ['auth', 'can-i', verb, kind, ...(subresource ? [`--subresource=${subresource}`] : []), '--as', `user-of-${group}`, '--as-group', group];
+    // As kube-apiserver gives a user of the identity provider their groups: with the platform's prefix.
+    const args = ['auth', 'can-i', verb, kind, ...(subresource ? [`--subresource=${subresource}`] : []), '--as', `user-of-${group}`, '--as-group', `${platformSettings().oidcGroupPrefix}${group}`];
     if (ns) args.push('-n', ns);
     const r = cp.kubectl(...args);
     printed.push(`${group.padEnd(16)} ${verb.padEnd(7)} ${resource.padEnd(42)} ${(ns || '(cluster)').padEnd(11)} ${r.stdout.trim()}`);

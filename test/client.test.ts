@@ -40,6 +40,10 @@ describe('errors come back as typed values', () => {
     expect(classify(status(403, { message: 'apps is forbidden: User "dana" cannot list', details: { kind: 'apps' } }), 'list', server).kind).toBe('forbidden');
     expect(classify(status(404, { message: 'apps "x" not found', details: { name: 'x', kind: 'apps' } }), 'read', server).kind).toBe('notFound');
     expect(classify(new ApiException(404, 'HTTP 404', '404 page not found', {}), 'read', server).kind).toBe('missingApi');
+    // Discovery goes first: its 404 is a missing API, but its 401 is a token the server no longer takes.
+    const discovery = (code: number, body: string) => new ApiException(code, `Failed to fetch resource metadata for platform.aerogrid.io/v1alpha1/App: HTTP-Code: ${code}`, body, {});
+    expect(classify(discovery(404, '404 page not found'), 'list', server).kind).toBe('missingApi');
+    expect(classify(discovery(401, JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' })), 'list', server)).toMatchObject({ kind: 'unauthorized', message: 'Unauthorized' });
     expect(classify(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }), 'read', server).kind).toBe('unreachable');
     expect(classify(Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }), 'read', server).kind).toBe('timeout');
     expect(classify(new Error('self-signed certificate in certificate chain'), 'read', server).message).toMatch(/^TLS failed/);

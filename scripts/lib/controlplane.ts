@@ -22,7 +22,8 @@ export interface ControlPlane {
   apply(objects: unknown[], ...args: string[]): { status: number; stdout: string; stderr: string };
   /**
    * A kubeconfig for a real user of this API server: a client certificate from its CA, with
-   * the user as CN and the groups as O, as a company's identity provider would issue them.
+   * the user as CN and the groups as O (with the platform's group prefix, as kube-apiserver
+   * gives them to a user of the identity provider).
    */
   kubeconfigFor(user: string, groups: string[], namespace?: string): string;
   /** A kubeconfig for the client certificate <name>.crt and <name>.key already issued in `dir`. */
@@ -69,6 +70,8 @@ const CONTROLLERS = {
 
 export interface ControlPlaneOptions {
   controllers?: keyof typeof CONTROLLERS;
+  /** Put in front of the groups kubeconfigFor's certificates carry (the platform's oidcGroupPrefix). */
+  groupPrefix?: string;
   /**
    * Runs once the control plane's CA exists (ca.crt and ca.key in `dir`) and before
    * kube-apiserver starts; returns more flags for it (say, --authentication-config).
@@ -162,7 +165,7 @@ current-context: aerogrid
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
     },
     kubeconfigFor(user: string, groups: string[], namespace?: string) {
-      const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
+      const subject = `${groups.map((g) => `/O=${opts.groupPrefix ?? ''}${g}`).join('')}/CN=${user}`;
       issue(dir, user, 'ca', subject, 'extendedKeyUsage=clientAuth\n');
       const file = join(dir, `kubeconfig-${user}`);
       writeKubeconfig(file, user, namespace);

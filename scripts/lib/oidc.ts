@@ -4,7 +4,8 @@
 // custom claims (https://aerogrid.io/groups), and signs users in with a password on its own login
 // page. kube-apiserver trusts it through an AuthenticationConfiguration (controlplane.ts).
 //
-// Users: dana and dan (acme-developers), ava (acme-admins), gil (globex-developers).
+// Users: dana and dan (acme-developers), ava (acme-admins), gil (globex-developers), and mallory,
+// whom the provider puts in a group called system:masters (kube-apiserver must refuse her token).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -31,6 +32,7 @@ export const USERS: User[] = [
   { name: 'dan', password: 'dan-pass', email: 'dan@acme.example', groups: ['acme-developers'] },
   { name: 'ava', password: 'ava-pass', email: 'ava@acme.example', groups: ['acme-admins'] },
   { name: 'gil', password: 'gil-pass', email: 'gil@globex.example', groups: ['globex-developers'] },
+  { name: 'mallory', password: 'mallory-pass', email: 'mallory@evil.example', groups: ['acme-developers', 'system:masters'] },
 ];
 
 export interface IdentityProvider {
@@ -52,13 +54,18 @@ export interface IdentityProviderOptions {
   redirectUris: string[];
 }
 
-function loginPage(uid: string, error?: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · local identity provider</title>
+/** A page of the provider's: its title and body (HTML the caller made safe). */
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · local identity provider</title>
 <style>body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;color:#1d2433}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b3261e}</style></head>
-<body><h1>Sign in</h1><p>Local identity provider, standing in for Auth0.</p>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<body>${body}</body></html>`;
+}
+
+function loginPage(uid: string, error?: string): string {
+  return page('Sign in', `<h1>Sign in</h1><p>Local identity provider, standing in for Auth0.</p>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/interaction/${escapeHtml(uid)}/login"><label for="username">User</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form></body></html>`;
+<button type="submit">Sign in</button></form>`);
 }
 
 function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -89,6 +96,8 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
       client_id: CONSOLE_CLIENT_ID,
       client_secret: clientSecret,
       redirect_uris: opts.redirectUris,
+      // Where RP-initiated logout (the console's Sign out) may send the browser back to.
+      post_logout_redirect_uris: [...new Set(opts.redirectUris.map((u) => `${new URL(u).origin}/`))],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -111,7 +120,22 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: [GROUPS_CLAIM] },
     // The claims go into the ID token itself: kube-apiserver reads the groups from it.
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      // RP-initiated logout (the console's Sign out): the provider asks, on a page of its own.
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = page('Sign out', `<h1>Sign out</h1><p>Sign out of the local identity provider, and so of every application you signed in to with it?</p>${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button> <button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = page('Signed out', '<h1>Signed out</h1><p>You have signed out of the local identity provider.</p>');
+        },
+      },
+    },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     pkce: { required: () => true },
     ttl: { IdToken: opts.idTokenTtl ?? 3600, AccessToken: opts.idTokenTtl ?? 3600, Session: 8 * 3600, Grant: 8 * 3600, Interaction: 600 },
@@ -130,9 +154,9 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     const login = /^\/interaction\/([\w-]+)\/login$/.exec(path);
-    const page = /^\/interaction\/([\w-]+)$/.exec(path);
+    const interaction = /^\/interaction\/([\w-]+)$/.exec(path);
     try {
-      if (page && req.method === 'GET') {
+      if (interaction && req.method === 'GET') {
         const details = await provider.interactionDetails(req, res);
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${clientOrigins}` });
         res.end(loginPage(details.uid));

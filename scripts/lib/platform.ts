@@ -84,15 +84,31 @@ export interface PlatformOptions {
 /**
  * kube-apiserver's structured authentication (AuthenticationConfiguration, beta and on by
  * default since Kubernetes 1.30): ID tokens of the identity provider, for the console's client,
- * the username from sub and the groups from the same namespaced claim the Tenants' roles bind.
+ * the username from sub and the groups from the same namespaced claim the Tenants' roles bind,
+ * both prefixed (oidc:), so that no name the identity provider chooses is a Kubernetes system
+ * user or group; and, to be sure, a token that names one is refused outright.
  */
-export function authenticationConfiguration(idp: IdentityProvider): string {
+export function authenticationConfiguration(idp: IdentityProvider, groupPrefix: string): string {
   return stringify({
     apiVersion: 'apiserver.config.k8s.io/v1beta1',
     kind: 'AuthenticationConfiguration',
     jwt: [{
       issuer: { url: idp.issuer, audiences: [idp.clientId], certificateAuthority: idp.ca },
-      claimMappings: { username: { claim: 'sub', prefix: 'oidc:' }, groups: { claim: GROUPS_CLAIM, prefix: '' } },
+      claimValidationRules: [{
+        expression: `!has(claims.sub) || !claims.sub.startsWith('system:')`,
+        message: 'the sub claim must not name a Kubernetes system user',
+      }, {
+        expression: `!('${GROUPS_CLAIM}' in claims) || !dyn(claims['${GROUPS_CLAIM}']).exists(g, string(g).startsWith('system:'))`,
+        message: 'the groups claim must not name a Kubernetes system group',
+      }],
+      claimMappings: { username: { claim: 'sub', prefix: 'oidc:' }, groups: { claim: GROUPS_CLAIM, prefix: groupPrefix } },
+      userValidationRules: [{
+        expression: "!user.username.startsWith('system:')",
+        message: 'a user of the identity provider cannot be a Kubernetes system user',
+      }, {
+        expression: "user.groups.all(g, !g.startsWith('system:'))",
+        message: 'a user of the identity provider cannot be in a Kubernetes system group',
+      }],
     }],
   });
 }
@@ -110,9 +126,11 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   let idp: IdentityProvider | undefined;
   const cp = await startControlPlane({
     controllers: opts.standIn ? 'standIn' : 'all',
+    // A developer's client certificate carries their groups as the identity provider's would reach RBAC.
+    groupPrefix: platformSettings().oidcGroupPrefix,
     beforeApiserver: opts.oidc ? async (dir) => {
       idp = await startIdentityProvider({ pkiDir: dir, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
-      writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp));
+      writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp, platformSettings().oidcGroupPrefix));
       say(`local identity provider (oidc-provider) at ${idp.issuer}; kube-apiserver authenticates its ID tokens`);
       return ['--authentication-config=authentication.yaml'];
     } : undefined,

@@ -61,8 +61,14 @@ export const PlatformSettings = ruled(z
     oidcGroupPrefix: z
       .string()
       .max(64)
-      .default('')
-      .meta({ description: "The API server's --oidc-groups-prefix, put in front of every group a RoleBinding names." }),
+      .regex(/^$|^[a-z0-9][-a-z0-9.]*:$/, { message: "oidcGroupPrefix must be empty or a word ending in ':', such as oidc:" })
+      .default('oidc:')
+      .meta({
+        description:
+          "The prefix kube-apiserver puts in front of the identity provider's groups (its AuthenticationConfiguration's " +
+          'claimMappings.groups.prefix), and so in front of every group a RoleBinding names. With none, a group called ' +
+          'system:masters in the identity provider would be cluster-admin.',
+      }),
     trustDomain: z.string().min(1).max(253).default('cluster.local').meta({ description: 'Istio trust domain, for SPIFFE principals.' }),
     registry: patterned(
       'registry',

@@ -77,7 +77,8 @@ export function statusOf(err: ApiException<unknown>): Obj {
 /** A 404 from discovery, or from a path the API server does not serve: no such API. */
 export function isMissingApi(err: unknown): boolean {
   if (err instanceof ApiException) {
-    if (err.message.startsWith('Failed to fetch resource metadata')) return true;
+    // Discovery failed: missing only when it says so (a 401 or 403 there is about the caller).
+    if (err.message.startsWith('Failed to fetch resource metadata')) return err.code === 404;
     // A missing resource type gets a bare "404 page not found"; a missing object gets a Status naming it.
     return err.code === 404 && !statusOf(err).details?.name;
   }
