@@ -471,10 +471,15 @@ program
   .option('--kube-ca <file>', "kube-apiserver's CA (default: the kubeconfig context's)")
   .option('--tls-cert <file>', 'serve HTTPS with this certificate (with --tls-key)')
   .option('--tls-key <file>', 'the key of --tls-cert')
+  .option('--scope <scopes>', 'the OIDC scopes the console asks for', 'openid email profile groups')
+  .option('--groups-claim <claim>', "the ID token claim with the person's groups (the one kube-apiserver maps)", 'https://aerogrid.io/groups')
+  .option('--idle-timeout <duration>', 'a session ends after this long without a request', '30m')
+  .option('--max-session <duration>', 'a session ends after this long in any case, or when its ID token expires', '12h')
   .action(async (opts, cmd: Command) => {
     const secret = process.env.AEROGRID_CONSOLE_CLIENT_SECRET;
     if (!secret) throw new CliError('set AEROGRID_CONSOLE_CLIENT_SECRET to the console\'s OIDC client secret (kept out of the command line)', EXIT.usage);
     if (!!opts.tlsCert !== !!opts.tlsKey) throw new CliError('give both --tls-cert and --tls-key, or neither', EXIT.usage);
+    const [idleTimeoutMs, maxSessionMs] = [duration(opts.idleTimeout, '--idle-timeout'), duration(opts.maxSession, '--max-session')];
     let kubeServer: string = opts.kubeServer;
     let kubeCa: string | undefined = opts.kubeCa ? readFileSync(opts.kubeCa, 'utf8') : undefined;
     if (!kubeServer) {
@@ -489,6 +494,7 @@ program
       address: opts.address, publicUrl: opts.publicUrl, issuer: opts.issuer, clientId: opts.clientId, clientSecret: secret,
       issuerCa: opts.issuerCa ? readFileSync(opts.issuerCa, 'utf8') : undefined, kubeServer, kubeCa,
       tls: opts.tlsCert ? { cert: readFileSync(opts.tlsCert, 'utf8'), key: readFileSync(opts.tlsKey, 'utf8') } : undefined,
+      scope: opts.scope, groupsClaim: opts.groupsClaim, idleTimeoutMs, maxSessionMs,
       log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
     });
     out(`console at ${running.url} (Ctrl-C stops it)`);

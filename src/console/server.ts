@@ -9,7 +9,7 @@
 //
 // Built on Hono (a small web framework) on Node's HTTP server, aerogrid/client for Tenants and
 // Apps, and esbuild for the page's script (bundled once at start, CodeMirror 6 included).
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -18,10 +18,14 @@ import { serve, type ServerType } from '@hono/node-server';
 import { KubeConfig } from '@kubernetes/client-node';
 import { build } from 'esbuild';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { AppSpec } from '../api/app.js';
+import { DNS_LABEL_PATTERN } from '../api/rules.js';
+import { parseAt } from '../api/validate.js';
 import { AerogridClient, ClientError, GROUP_VERSION, type App } from '../client/index.js';
 import { SCAFFOLD } from '../cli/scaffold.js';
 import { escapeHtml, sameSecret } from './safe.js';
@@ -48,8 +52,29 @@ export interface ConsoleOptions {
   tls?: { cert: string; key: string };
   /** Each request to kube-apiserver; default 30 s. */
   requestTimeoutMs?: number;
+  /** The scopes the console asks for (default `openid email profile groups`). */
+  scope?: string;
+  /** The ID token claim that holds the person's groups, as kube-apiserver reads it (default https://aerogrid.io/groups). */
+  groupsClaim?: string;
+  /** A session ends after this long without a request (default 30 minutes)... */
+  idleTimeoutMs?: number;
+  /** ...and after this long in any case, or when its ID token expires, whichever is first (default 12 hours). */
+  maxSessionMs?: number;
   log?: (msg: string) => void;
 }
+
+/** The limits on what one person can make the console hold or do. */
+export const LIMITS = {
+  /** Bytes of a request body: a save of the largest App the schema allows, with room for JSON. */
+  body: 3 * 2 ** 20,
+  /** Characters of the path a sign-in returns to. */
+  returnTo: 512,
+  /** Live streams open at once per session (a few tabs), and namespaces in one. */
+  streams: 4,
+  namespacesPerStream: 20,
+  /** Events a stream may have waiting for a slow reader before it is closed. */
+  pendingEvents: 100,
+};
 
 interface Session {
   id: string;
@@ -57,16 +82,25 @@ interface Session {
   idToken: string;
   user: string;
   groups: string[];
-  /** When the ID token expires (ms since the epoch): the session ends with it. */
+  /** When it ends whatever happens (ms since the epoch): its absolute cap or its ID token's expiry. */
   expiresAt: number;
+  /** When it was last used: it ends after the idle timeout. */
+  lastSeen: number;
+  /** Its live streams, aborted when it ends. */
+  streams: Set<AbortController>;
 }
 
+/**
+ * A sign-in in progress, kept by the browser, not the server: an encrypted, authenticated,
+ * short-lived cookie (AES-256-GCM with a key of this process). Anyone may start any number of
+ * sign-ins; none of them costs the console memory.
+ */
 interface PendingLogin {
   verifier: string;
   state: string;
   nonce: string;
   returnTo: string;
-  createdAt: number;
+  expiresAt: number;
 }
 
 export interface RunningConsole {
@@ -116,9 +150,44 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const page = readFileSync(`${webDir}index.html`, 'utf8').replace('__SCRIPT__', `/assets/app.${scriptTag}.js`);
   const agent = opts.issuerCa ? new Agent({ connect: { ca: opts.issuerCa } }) : undefined;
   const sessions = new Map<string, Session>();
-  const logins = new Map<string, PendingLogin>();
+  const loginKey = randomBytes(32);
+  const scope = opts.scope ?? 'openid email profile groups';
+  const groupsClaim = opts.groupsClaim ?? 'https://aerogrid.io/groups';
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 30 * 60_000;
+  const maxSessionMs = opts.maxSessionMs ?? 12 * 3600_000;
   let config: oidc.Configuration | undefined;
   let publicUrl = opts.publicUrl ?? '';
+
+  const endSession = (s: Session, why: string) => {
+    if (!sessions.delete(s.id)) return;
+    for (const stream of s.streams) stream.abort();
+    log(`${s.user}'s session ended: ${why}`);
+  };
+  const expired = (s: Session, now = Date.now()) => s.expiresAt <= now || now - s.lastSeen > idleTimeoutMs;
+  // Sessions end on time even when nobody asks: their streams with them.
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions.values()) if (expired(s, now)) endSession(s, s.expiresAt <= now ? 'expired' : 'idle');
+  }, 5_000);
+  sweeper.unref();
+
+  const sealLogin = (login: PendingLogin) => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', loginKey, iv);
+    const body = Buffer.concat([cipher.update(JSON.stringify(login), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  };
+  const openLogin = (sealed: string | undefined): PendingLogin | undefined => {
+    try {
+      const raw = Buffer.from(sealed ?? '', 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', loginKey, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      const login = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as PendingLogin;
+      return login.expiresAt > Date.now() ? login : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   /** Discovery happens on the first sign-in, so the console starts even while the provider is away. */
   const oidcConfig = async () => {
@@ -156,35 +225,60 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const sessionOf = (c: Context): Session | undefined => {
     const id = getCookie(c, SESSION_COOKIE, 'host');
     const s = id ? sessions.get(id) : undefined;
-    if (s && s.expiresAt <= Date.now()) {
-      sessions.delete(s.id);
+    if (s && expired(s)) {
+      endSession(s, s.expiresAt <= Date.now() ? 'expired' : 'idle');
       return undefined;
     }
     return s;
   };
 
-  /** The API's guard: a live session, and for every write the session's CSRF token and our own Origin. */
+  /**
+   * A write comes from the console's own page: its Origin, or, from a browser that sends none,
+   * Sec-Fetch-Site same-origin; a request with neither is refused.
+   */
+  const sameOrigin = (c: Context) => {
+    const origin = c.req.header('Origin');
+    if (origin) return origin === new URL(publicUrl).origin;
+    return c.req.header('Sec-Fetch-Site') === 'same-origin';
+  };
+
+  /** The API's guard: a live session, and for every write the session's CSRF token from the console's own page. */
   const api = new Hono<{ Variables: { session: Session } }>();
   api.use('*', async (c, next) => {
     const s = sessionOf(c);
     if (!s) return c.json({ kind: 'expired', message: 'your session has ended: sign in again' }, 401);
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const origin = c.req.header('Origin');
-      const token = c.req.header('X-CSRF-Token') ?? '';
-      if ((origin && origin !== new URL(publicUrl).origin) || !sameSecret(token, s.csrf)) {
+      if (!sameOrigin(c) || !sameSecret(c.req.header('X-CSRF-Token') ?? '', s.csrf)) {
         return c.json({ kind: 'forbidden', message: 'this request did not come from the console page (CSRF check failed)' }, 403);
       }
     }
+    s.lastSeen = Date.now();
     c.set('session', s);
     await next();
   });
+  api.use('*', bodyLimit({ maxSize: LIMITS.body, onError: (c) => c.json({ kind: 'invalid', message: `the request is larger than ${LIMITS.body / 2 ** 20} MiB` }, 413) }));
+  // Names in paths and queries are Kubernetes names, or the request goes no further.
+  const badName = (...names: (string | undefined)[]) => names.find((n) => n !== undefined && !(n.length <= 253 && DNS_LABEL.test(n)));
+  for (const path of ['/apps/:ns/:name', '/apps/:ns/:name/logs']) {
+    api.use(path, async (c, next) => {
+      const bad = badName(c.req.param('ns'), c.req.param('name'));
+      if (bad !== undefined) return c.json({ kind: 'invalid', message: `not a namespace or App name: ${JSON.stringify(bad.slice(0, 64))}` }, 400);
+      await next();
+    });
+  }
 
   /** A ClientError as the page reads it: the kind, a message, and what else it needs (fields, managers). */
   const failure = (c: Context, err: unknown) => {
     const e = err instanceof ClientError ? err : new ClientError('server', String((err as Error)?.message ?? err));
     const status = { config: 500, missingApi: 404, notFound: 404, unauthorized: 401, forbidden: 403, conflict: 409, invalid: 422, unreachable: 502, timeout: 504, server: 502 }[e.kind];
+    // kube-apiserver no longer takes the ID token (revoked, or its key rotated): the session is over.
+    const s = c.get('session') as Session | undefined;
+    if (e.kind === 'unauthorized' && s) endSession(s, 'kube-apiserver refused its token');
     const kind = e.kind === 'unauthorized' ? 'expired' : e.kind;
-    return c.json({ kind, message: e.message, fields: e.fields, managers: e.managers }, status as 401);
+    // Where the cluster is stays in the console's log, not in the page.
+    const message = e.message.replaceAll(opts.kubeServer, 'the cluster');
+    if (message !== e.message) log(`${s?.user ?? 'someone'}: ${e.message}`);
+    return c.json({ kind, message, fields: e.fields, managers: e.managers }, status as 401);
   };
 
   api.get('/session', (c) => {
@@ -195,7 +289,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   // The namespaces a person can work in, and their Apps: everywhere for a cluster-wide reader;
   // otherwise the namespaces of the tenants of the namespaces the page knows (listAppsAcross).
   api.get('/namespaces', async (c) => {
-    const known = (c.req.query('known') ?? '').split(',').filter((n) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n));
+    const known = (c.req.query('known') ?? '').split(',').filter((n) => n.length <= 63 && DNS_LABEL.test(n)).slice(0, LIMITS.namespacesPerStream);
     try {
       const all = await clientFor(c.get('session')).listAppsAcross(known);
       return c.json({ scope: all.scope, namespaces: all.namespaces, apps: all.apps.map(summary), refused: all.refused });
@@ -205,8 +299,11 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   });
 
   api.get('/apps', async (c) => {
+    const ns = (c.req.query('ns') ?? '').split(',').filter(Boolean);
+    const bad = badName(...ns);
+    if (bad !== undefined || ns.length > LIMITS.namespacesPerStream) return c.json({ kind: 'invalid', message: `give at most ${LIMITS.namespacesPerStream} namespace names` }, 400);
     try {
-      const { apps, refused } = await clientFor(c.get('session')).listAppsIn((c.req.query('ns') ?? '').split(',').filter(Boolean));
+      const { apps, refused } = await clientFor(c.get('session')).listAppsIn(ns);
       return c.json({ apps: apps.map(summary), refused });
     } catch (err) {
       return failure(c, err);
@@ -267,19 +364,34 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
         .map((m) => ({ manager: m.manager ?? '(unknown)', time: m.time })),
     }, 409);
     try {
-      if (body.base && !body.force) {
+      // The read the save depends on, and the write conditional on it (metadata.resourceVersion): a
+      // write in between is a 409 from the API server, and the save is decided again on what is there
+      // now. Crossplane writes the App's status often; that changes nothing here, and the next try goes through.
+      for (let attempt = 1; ; attempt++) {
         const current = await client.apps.find(name, namespace);
-        if (current && filesDigest(current.spec.files ?? []) !== body.base) {
+        if (current && body.base && !body.force && filesDigest(current.spec.files ?? []) !== body.base) {
           return conflict(current, 'changed', [], 'the App\'s files changed since the page loaded them');
         }
+        // The same schema as the page, the XRD and the function: the files with the rest of the App.
+        const checked = parseAt(AppSpec, { ...current?.spec, files: body.files }, 'spec');
+        if (!checked.ok) {
+          return c.json({ kind: 'invalid', message: 'the files are not an App the platform takes', fields: checked.problems.map((p) => ({ path: p.split(': ')[0], message: p.slice(p.indexOf(': ') + 2) })) }, 422);
+        }
+        try {
+          let applied = await client.apps.apply({
+            apiVersion: GROUP_VERSION, kind: 'App', metadata: { name, namespace, ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}) },
+            spec: { files: body.files as App['spec']['files'] },
+          }, { fieldManager: CONSOLE_FIELD_MANAGER, force: !!body.force });
+          // Saving is pushing: as aerogrid push does, it leaves a rollback and builds from source again.
+          const pinned = applied.spec.rollback?.revision;
+          if (pinned !== undefined) applied = await client.apps.mergePatch(name, namespace, { spec: { rollback: null } }, CONSOLE_FIELD_MANAGER);
+          log(`${s.user} saved App ${namespace}/${name} (generation ${applied.metadata.generation})`);
+          return c.json({ ...withoutManagedFields(applied), ...(pinned !== undefined ? { leftRollback: pinned } : {}) });
+        } catch (err) {
+          const stale = err instanceof ClientError && err.kind === 'conflict' && err.managers.length === 0;
+          if (!stale || attempt >= 3) throw err;
+        }
       }
-      let applied = await client.apps.apply({ apiVersion: GROUP_VERSION, kind: 'App', metadata: { name, namespace }, spec: { files: body.files as App['spec']['files'] } },
-        { fieldManager: CONSOLE_FIELD_MANAGER, force: !!body.force });
-      // Saving is pushing: as aerogrid push does, it leaves a rollback and builds from source again.
-      const pinned = applied.spec.rollback?.revision;
-      if (pinned !== undefined) applied = await client.apps.mergePatch(name, namespace, { spec: { rollback: null } }, CONSOLE_FIELD_MANAGER);
-      log(`${s.user} saved App ${namespace}/${name} (generation ${applied.metadata.generation})`);
-      return c.json({ ...withoutManagedFields(applied), ...(pinned !== undefined ? { leftRollback: pinned } : {}) });
     } catch (err) {
       if (err instanceof ClientError && err.kind === 'conflict') {
         return conflict(await client.apps.find(name, namespace).catch(() => undefined), 'owned', err.managers, err.message);
@@ -291,22 +403,49 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   api.get('/template', (c) => c.json({ files: Object.entries(SCAFFOLD).filter(([p]) => !p.startsWith('.')).map(([path, content]) => ({ path, content })) }));
 
   // Live updates: a Kubernetes watch per namespace, with the person's token, as Server-Sent Events.
+  // A few streams per session and a few namespaces per stream; each ends with its session (logout,
+  // expiry, the API server refusing the token), and a reader too slow to keep up is dropped.
   api.get('/events', (c) => {
-    const client = clientFor(c.get('session'));
+    const s = c.get('session');
     const namespaces = (c.req.query('ns') ?? '').split(',').filter(Boolean);
     const name = c.req.query('name');
+    // `*`, alone, is one watch across every namespace the person may read (a cluster-wide reader's list).
+    const everywhere = namespaces.length === 1 && namespaces[0] === '*';
+    const bad = everywhere ? badName(name) : badName(...namespaces, name);
+    if (bad !== undefined || namespaces.length === 0 || namespaces.length > LIMITS.namespacesPerStream) {
+      return c.json({ kind: 'invalid', message: `a stream follows 1 to ${LIMITS.namespacesPerStream} namespaces, named (or *, alone)` }, 400);
+    }
+    if (s.streams.size >= LIMITS.streams) return c.json({ kind: 'invalid', message: `at most ${LIMITS.streams} live streams per session: close a tab` }, 429);
+    const client = clientFor(s);
+    const abort = new AbortController();
+    s.streams.add(abort);
     return streamSSE(c, async (stream) => {
-      const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '' }), 15_000);
+      const pending = new Set<Promise<void>>();
+      const send = (event: string, data: string) => {
+        if (abort.signal.aborted) return;
+        if (pending.size >= LIMITS.pendingEvents) {
+          log(`${s.user}: a live stream's reader fell ${pending.size} events behind; closing it`);
+          abort.abort();
+          return;
+        }
+        const write = stream.writeSSE({ event, data }).catch(() => {}).finally(() => pending.delete(write));
+        pending.add(write);
+      };
+      const ping = setInterval(() => send('ping', ''), 15_000);
       await Promise.all(namespaces.map((ns) => client.apps.watch({ namespace: ns, name, signal: abort.signal }, (e) => {
-        void stream.writeSSE({ event: 'app', data: JSON.stringify({ type: e.type, app: summary(e.object) }) });
-        return false;
+        send('app', JSON.stringify({ type: e.type, app: summary(e.object) }));
+        return abort.signal.aborted;
       }).catch((err: unknown) => {
         const e = err instanceof ClientError ? err : new ClientError('server', String(err));
-        if (!abort.signal.aborted) void stream.writeSSE({ event: 'failure', data: JSON.stringify({ namespace: ns, kind: e.kind === 'unauthorized' ? 'expired' : e.kind, message: e.message }) });
+        if (e.kind === 'unauthorized') endSession(s, 'kube-apiserver refused its token');
+        if (!abort.signal.aborted) send('failure', JSON.stringify({ namespace: ns, kind: e.kind === 'unauthorized' ? 'expired' : e.kind, message: e.message.replaceAll(opts.kubeServer, 'the cluster') }));
       })));
       clearInterval(ping);
+      s.streams.delete(abort);
+      // What is written reaches the reader (a failure, last) before the stream ends.
+      await Promise.all(pending);
+      await stream.close();
     });
   });
 
@@ -315,15 +454,12 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   app.get('/auth/login', async (c) => {
     const cfg = await oidcConfig();
     const returnTo = safeReturn(c.req.query('return'));
-    const login: PendingLogin = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), returnTo, createdAt: Date.now() };
-    const id = randomBytes(24).toString('base64url');
-    logins.set(id, login);
-    for (const [k, l] of logins) if (Date.now() - l.createdAt > 10 * 60_000) logins.delete(k);
+    const login: PendingLogin = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), returnTo, expiresAt: Date.now() + 10 * 60_000 };
     // Lax, not Strict: the identity provider's redirect back is a cross-site navigation.
-    setCookie(c, LOGIN_COOKIE, id, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 600, prefix: 'host' });
+    setCookie(c, LOGIN_COOKIE, sealLogin(login), { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 600, prefix: 'host' });
     const url = oidc.buildAuthorizationUrl(cfg, {
       redirect_uri: `${publicUrl}/auth/callback`,
-      scope: 'openid email profile groups',
+      scope,
       code_challenge: await oidc.calculatePKCECodeChallenge(login.verifier),
       code_challenge_method: 'S256',
       state: login.state,
@@ -334,25 +470,25 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
 
   app.get('/auth/callback', async (c) => {
     const cfg = await oidcConfig();
-    const id = getCookie(c, LOGIN_COOKIE, 'host');
-    const login = id ? logins.get(id) : undefined;
-    if (!id || !login) return c.html(errorPage('This sign-in is not one the console started, or it took too long. Sign in again.'), 400);
-    logins.delete(id);
+    const login = openLogin(getCookie(c, LOGIN_COOKIE, 'host'));
     deleteCookie(c, LOGIN_COOKIE, { path: '/', secure: true, prefix: 'host' });
+    if (!login) return c.html(errorPage('This sign-in is not one the console started, or it took too long. Sign in again.'), 400);
     try {
       const tokens = await oidc.authorizationCodeGrant(cfg, new URL(c.req.url.replace(/^https?:\/\/[^/]+/, publicUrl)), {
         pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce, idTokenExpected: true,
       });
       const claims = tokens.claims()!;
+      const now = Date.now();
       const session: Session = {
         id: randomBytes(32).toString('base64url'),
         csrf: randomBytes(32).toString('base64url'),
         idToken: tokens.id_token!,
         user: String(claims.sub),
-        groups: Array.isArray(claims['https://aerogrid.io/groups']) ? (claims['https://aerogrid.io/groups'] as string[]) : [],
-        expiresAt: Number(claims.exp) * 1000,
+        groups: Array.isArray(claims[groupsClaim]) ? (claims[groupsClaim] as string[]) : [],
+        expiresAt: Math.min(Number(claims.exp) * 1000, now + maxSessionMs),
+        lastSeen: now,
+        streams: new Set(),
       };
-      for (const [k, old] of sessions) if (old.expiresAt <= Date.now()) sessions.delete(k);
       sessions.set(session.id, session);
       setCookie(c, SESSION_COOKIE, session.id, { path: '/', secure: true, httpOnly: true, sameSite: 'Strict', expires: new Date(session.expiresAt), prefix: 'host' });
       log(`${session.user} signed in (groups ${session.groups.join(', ') || 'none'})`);
@@ -362,11 +498,23 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     }
   });
 
-  app.post('/auth/logout', (c) => {
+  // Signing out ends the console's session and its streams, then the identity provider's
+  // (RP-initiated logout, its end_session_endpoint): the page goes where `to` says.
+  app.post('/auth/logout', async (c) => {
     const s = sessionOf(c);
-    if (s && sameSecret(c.req.header('X-CSRF-Token') ?? '', s.csrf)) sessions.delete(s.id);
+    if (s && (!sameOrigin(c) || !sameSecret(c.req.header('X-CSRF-Token') ?? '', s.csrf))) {
+      return c.json({ kind: 'forbidden', message: 'this request did not come from the console page (CSRF check failed)' }, 403);
+    }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, prefix: 'host' });
-    return c.body(null, 204);
+    if (!s) return c.json({ to: '/' });
+    endSession(s, 'signed out');
+    const endpoint = (await oidcConfig().catch(() => undefined))?.serverMetadata().end_session_endpoint;
+    if (!endpoint) return c.json({ to: '/' });
+    const to = new URL(endpoint);
+    to.searchParams.set('id_token_hint', s.idToken);
+    to.searchParams.set('post_logout_redirect_uri', `${publicUrl}/`);
+    to.searchParams.set('client_id', opts.clientId);
+    return c.json({ to: to.href });
   });
 
   app.get(`/assets/app.${scriptTag}.js`, (c) => {
@@ -392,6 +540,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     url: publicUrl,
     script,
     stop: () => new Promise<void>((resolve) => {
+      clearInterval(sweeper);
+      for (const s of sessions.values()) endSession(s, 'the console stopped');
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       server.close(() => resolve());
     }),
@@ -403,9 +553,11 @@ export function filesDigest(files: { path: string; content: string }[]): string 
   return createHash('sha256').update(JSON.stringify(files.map((f) => [f.path, f.content]))).digest('hex');
 }
 
-/** Only paths of this console: never an open redirect. */
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
+
+/** Only paths of this console, and not long ones: never an open redirect, never a cookie too large to send. */
 function safeReturn(value: string | undefined): string {
-  return value && /^\/(?!\/)[\w\-./?=&%]*$/.test(value) ? value : '/';
+  return value && value.length <= LIMITS.returnTo && /^\/(?!\/)[\w\-./?=&%,]*$/.test(value) ? value : '/';
 }
 
 /** What lists and live updates carry: no file contents (the page reads those once, with the App). */

@@ -73,8 +73,20 @@ function sessionEnded(): void {
 // ---------- namespaces the person works in ----------
 
 const KNOWN = 'aerogrid.namespaces';
-const known = (): string[] => JSON.parse(localStorage.getItem(KNOWN) ?? '[]');
-const remember = (ns: string[]) => localStorage.setItem(KNOWN, JSON.stringify([...new Set([...known(), ...ns])].sort()));
+/** The namespaces this browser remembers: names only, and a few (a long link must not fill the storage or the next request's URL). */
+const MAX_KNOWN = 20;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const namesOnly = (ns: unknown): string[] => (Array.isArray(ns) ? ns.filter((n): n is string => typeof n === 'string' && NAMESPACE.test(n)) : []);
+const known = (): string[] => {
+  try {
+    return namesOnly(JSON.parse(localStorage.getItem(KNOWN) ?? '[]')).slice(0, MAX_KNOWN);
+  } catch {
+    return [];
+  }
+};
+const remember = (ns: string[]) => localStorage.setItem(KNOWN, JSON.stringify([...new Set([...namesOnly(ns), ...known()])].slice(0, MAX_KNOWN).sort()));
+/** A link only for an https URL: anything else the cluster says is shown as text. */
+const link = (url: string | undefined) => (url && /^https:\/\//.test(url) ? h('a', { href: url, rel: 'noreferrer', target: '_blank' }, url) : url ?? '');
 
 interface Across { namespaces: string[]; scope: string; apps: Obj[]; refused: { namespace: string; message: string }[] }
 
@@ -99,9 +111,11 @@ function frame(title: string, ...content: Child[]): void {
     h('main', {}, ...content));
 }
 
+/** Ends the console's session, then the identity provider's, where the console sends the page. */
 async function signOut(): Promise<void> {
-  await fetch('/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': session?.csrf ?? '' } });
-  location.href = '/';
+  const res = await fetch('/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': session?.csrf ?? '' }, credentials: 'same-origin' });
+  const { to } = (await res.json().catch(() => ({}))) as { to?: string };
+  location.href = to ?? '/';
 }
 
 function phaseBadge(phase: string | undefined): HTMLElement {
@@ -121,7 +135,7 @@ async function listPage(): Promise<void> {
       h('td', {}, h('a', { href: `/apps/${a.metadata.namespace}/${a.metadata.name}` }, a.metadata.name)),
       h('td', {}, a.metadata.namespace),
       h('td', {}, phaseBadge(a.status?.phase)),
-      h('td', {}, a.status?.url ? h('a', { href: a.status.url, rel: 'noreferrer', target: '_blank' }, a.status.url) : ''),
+      h('td', {}, link(a.status?.url)),
       h('td', {}, a.status?.revision ?? ''),
       h('td', {}, age(a.metadata.creationTimestamp, new Date())))));
     if (apps.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: '6', class: 'empty' }, 'No Apps yet in these namespaces.')));
@@ -146,7 +160,7 @@ async function listPage(): Promise<void> {
   for (const a of ns.apps) rows.set(`${a.metadata.namespace}/${a.metadata.name}`, a);
   for (const r of ns.refused) note.append(h('span', { class: 'error' }, ` You may not see Apps in namespace ${r.namespace}: ${r.message}`));
   render();
-  live(ns.namespaces, undefined, (type, a) => {
+  live(ns.scope === 'cluster' ? ['*'] : ns.namespaces.slice(0, MAX_KNOWN), undefined, (type, a) => {
     const key = `${a.metadata.namespace}/${a.metadata.name}`;
     if (type === 'DELETED') rows.delete(key);
     else rows.set(key, a);
@@ -158,6 +172,7 @@ let stream: EventSource | undefined;
 /** Live updates from the server's Kubernetes watches (Server-Sent Events). */
 function live(ns: string[], name: string | undefined, onApp: (type: string, app: Obj) => void, onFailure?: (f: Obj) => void): void {
   stream?.close();
+  if (ns.length === 0) return;
   stream = new EventSource(`/api/events?ns=${ns.join(',')}${name ? `&name=${encodeURIComponent(name)}` : ''}`);
   stream.addEventListener('app', (e) => {
     const { type, app } = JSON.parse((e as MessageEvent).data);
@@ -301,7 +316,7 @@ async function appPage(namespace: string, name: string): Promise<void> {
     const rows: [string, Child][] = [
       ['Phase', phaseBadge(s.phase)],
       ['Message', s.message],
-      ['URL', s.url ? h('a', { href: s.url, rel: 'noreferrer', target: '_blank' }, s.url) : ''],
+      ['URL', link(s.url)],
       ['Revision', s.revision ?? ''],
       ['Image', s.image],
       ['Source', s.sourceDigest ? short(s.sourceDigest) : ''],
