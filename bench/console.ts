@@ -8,7 +8,7 @@
 // The baseline, in the same run: the same change applied with kubectl (server-side apply) to
 // the first change of status.phase seen by a kubectl watch, which is the platform's own latency
 // without the console, the browser or Server-Sent Events.
-// The login flood: `aerogrid console` in a process of its own, its RSS when idle, after 20,000 GETs
+// The login flood: `aerogrid-console` in a process of its own, its RSS when idle, after 20,000 GETs
 // of the page (the baseline: the same HTTP traffic, no sign-in state), and after 20,000 GETs of
 // /auth/login?return=/<16 KB>, 16 at a time, as an attacker without a session sends them.
 // Usage: tsx bench/console.ts [rounds]   (make bench runs it; writes bench/RESULTS.md)
@@ -137,7 +137,7 @@ try {
     '',
     `Console ÷ baseline (medians): ${(median(console_) / median(kubectl)).toFixed(2)}.`,
     '',
-    `**A login flood.** \`aerogrid console\` in a process of its own; ${FLOOD.toLocaleString('en')} GETs of \`/auth/login?return=/<16 KB>\`,`,
+    `**A login flood.** \`aerogrid-console\` in a process of its own; ${FLOOD.toLocaleString('en')} GETs of \`/auth/login?return=/<16 KB>\`,`,
     `16 at a time, without a session, took ${memory.seconds.toFixed(1)} s. A sign-in in progress lives in its own sealed cookie, not in the console, and the`,
     'return path is capped at 512 characters (a longer one returns to /). The baseline is the same number of GETs of the page.',
     '',

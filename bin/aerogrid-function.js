@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Starts the aerogrid composition function. The TypeScript sources run through tsx.
-import { register } from 'tsx/esm/api';
+// Starts the aerogrid composition function.
+import { start } from './start.js';
 
-register();
-await import('../src/functions/main.ts');
+await start('functions/main');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The aerogrid CLI. The TypeScript sources run through tsx.
-import { register } from 'tsx/esm/api';
+// The aerogrid CLI.
+import { start } from './start.js';
 
-register();
-await import('../src/cli/main.ts');
+await start('cli/main');

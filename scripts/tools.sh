@@ -478,7 +478,7 @@ kaniko_image() {
 }
 
 # go-containerregistry's crane as an image: a build Job's init container mounts the base image's
-# layers into the App's repository with it (src/functions/build.ts), so that Kaniko never uploads them.
+# layers into the App's repository with it (src/functions/render/build.ts), so that Kaniko never uploads them.
 crane_image_of() {
   local work=$1 r="$1/rootfs"
   mkdir -p "$r/etc/ssl/certs"

@@ -3,7 +3,7 @@
 // Tenant that began to compose two more objects (the aerogrid-tenant ConfigMaps) broke `make bench`
 // for a session without any test noticing.
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
-import { runFunction } from '../src/functions/fn.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { CASES, EXPECTED } from '../bench/requests.js';
 
 describe('bench/requests.ts', () => {

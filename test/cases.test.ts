@@ -3,9 +3,9 @@
 import { readdirSync } from 'node:fs';
 import { Severity, Ready, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { AppSpec } from '../src/api/app.js';
-import { buildNames, sourceDigest } from '../src/functions/build.js';
-import { tenantRequirement } from '../src/functions/app.js';
-import { runFunction } from '../src/functions/fn.js';
+import { buildNames, sourceDigest } from '../src/functions/render/build.js';
+import { tenantRequirement } from '../src/functions/render/app.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { ROOT, exampleApp, exampleTenant, platformInput, readYaml, request, tenantNamespace } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;

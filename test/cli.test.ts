@@ -11,7 +11,7 @@ import { age, formatList, formatReleases, formatStatus, table } from '../src/cli
 import { SCAFFOLD, init } from '../src/cli/init.js';
 import { ManifestError, appManifest, appName, parseCommand } from '../src/cli/manifest.js';
 import { envChange, scaleChange } from '../src/cli/settings.js';
-import { Progress } from '../src/cli/progress.js';
+import { Progress } from '../src/present/progress.js';
 import { DEFAULT_PLATFORM, formatRendered, platformInput, readDocuments, render } from '../src/cli/render.js';
 import { SourceError, readSource } from '../src/cli/source.js';
 import { ROOT } from './helpers/fixtures.js';

@@ -18,7 +18,7 @@ import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import type { Platform } from '../scripts/lib/platform.js';
 import type { RunningConsole } from '../src/console/server.js';
-import { SCAFFOLD } from '../src/cli/scaffold.js';
+import { SCAFFOLD } from '../src/present/scaffold.js';
 import { answer } from '../scripts/lib/answer.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, exampleTenant } from './helpers/fixtures.js';
@@ -325,7 +325,7 @@ describe('the console, as a developer of acme', () => {
 });
 
 describe('the console under attack', () => {
-  /** `aerogrid console` in a process of its own (its memory measured alone), whose sessions end after 3 idle seconds. */
+  /** `aerogrid-console` in a process of its own (its memory measured alone), whose sessions end after 3 idle seconds. */
   let own: ConsoleProcess;
   const origin = () => new URL(console_.url).origin;
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -373,7 +373,7 @@ describe('the console under attack', () => {
     const statuses = await flood(own.url, `/auth/login?return=/${'a'.repeat(16_000)}`, 20_000);
     const seconds = (performance.now() - started) / 1000;
     const after = own.rss();
-    console.log(`login flood: 20,000 requests in ${seconds.toFixed(1)} s; aerogrid console's RSS ${mib(idle)} before, ${mib(after)} after (+${mib(after - idle)})`);
+    console.log(`login flood: 20,000 requests in ${seconds.toFixed(1)} s; aerogrid-console's RSS ${mib(idle)} before, ${mib(after)} after (+${mib(after - idle)})`);
     expect(statuses).toEqual({ 302: 20_000 });
     expect(after - idle).toBeLessThan(50 * 2 ** 20);
     // What a sign-in in progress needs is in its own short-lived cookie, sealed: small, whatever was asked.

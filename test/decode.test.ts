@@ -1,8 +1,8 @@
-// The direct request decoder (src/functions/decode.ts) must give what the SDK's generated
+// The direct request decoder (src/functions/protocol/decode.ts) must give what the SDK's generated
 // decoder gives, for real requests, for every shape a Struct can take, and for broken bytes.
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { decodeRequest } from '../src/functions/decode.js';
+import { decodeRequest } from '../src/functions/protocol/decode.js';
 import { CASES } from '../bench/requests.js';
 import { appRequired, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
 import { Random } from './helpers/random.js';

@@ -1,6 +1,6 @@
 // The same observed state renders to the same bytes, every time, with one build Job.
 import { RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
-import { runFunction } from '../src/functions/fn.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { appRequired, exampleApp, exampleTenant, request } from './helpers/fixtures.js';
 
 test('1,000 renders of one observed App state: identical bytes, exactly one build Job', () => {

@@ -5,7 +5,7 @@ import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { AppSpec, MAX_FILE_BYTES, MAX_TOTAL_BYTES } from '../src/api/app.js';
 import { TenantSpec } from '../src/api/tenant.js';
 import { parseAt } from '../src/api/validate.js';
-import { runFunction } from '../src/functions/fn.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { ROOT, appRequired, exampleApp, exampleTenant, readYaml, request } from './helpers/fixtures.js';
 
 function fatalOf(composite: Record<string, unknown>): string {

@@ -4,7 +4,7 @@
 import { memoryOf } from '../scripts/lib/proc.js';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { makePki } from '../scripts/lib/pki.js';
-import { tenantRequirement } from '../src/functions/app.js';
+import { tenantRequirement } from '../src/functions/render/app.js';
 import { appRequired, exampleApp, exampleTenant, platformInput, request } from './helpers/fixtures.js';
 import { Random, mutate } from './helpers/random.js';
 import { FunctionRunnerServiceClient, call, mtlsCredentials, startFunction, type FunctionProcess } from '../scripts/lib/function.js';

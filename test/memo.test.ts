@@ -3,7 +3,7 @@ import { DEFAULT_CACHE_BYTES, Memo, deepFreeze, isDeeplyFrozen, setCacheBudget }
 import { AppSpec } from '../src/api/app.js';
 import { TenantSpec } from '../src/api/tenant.js';
 import { parseAt } from '../src/api/validate.js';
-import { runFunction } from '../src/functions/fn.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { CASES } from '../bench/requests.js';
 import { exampleApp, exampleTenant } from './helpers/fixtures.js';
 

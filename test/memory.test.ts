@@ -1,8 +1,8 @@
-// Tier T0: when the memory guard (src/functions/memory.ts) checks RSS and asks for collections.
+// Tier T0: when the memory guard (src/functions/protocol/memory.ts) checks RSS and asks for collections.
 // The RSS it reads and the collections it asks for are given by the test, and time is jest's fake
 // clock: what is checked is the guard's schedule, which a real process would make slow and noisy.
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { forcedCollections, guardMemory, type MemoryGuard } from '../src/functions/memory.js';
+import { forcedCollections, guardMemory, type MemoryGuard } from '../src/functions/protocol/memory.js';
 
 const MiB = 1 << 20;
 

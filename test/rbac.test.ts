@@ -1,5 +1,5 @@
 // Least privilege, proved over every Role the Tenant renderer produces.
-import { runFunction } from '../src/functions/fn.js';
+import { runFunction } from '../src/functions/render/fn.js';
 import { exampleTenant, observedNamespaces, request } from './helpers/fixtures.js';
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };

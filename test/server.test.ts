@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { splitAddress } from '../src/functions/server.js';
+import { splitAddress } from '../src/functions/protocol/server.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';

@@ -1,9 +1,9 @@
 // Determinism, and the ClusterRole that lets Crossplane compose exactly what aerogrid composes.
 import { parse } from 'yaml';
 import { platformFileOf, synthesize } from '../src/compositions/synth.js';
-import { runFunction } from '../src/functions/fn.js';
-import { COMPOSED, groupOf } from '../src/functions/kinds.js';
-import { TENANT_ROLES } from '../src/functions/rbac.js';
+import { runFunction } from '../src/functions/render/fn.js';
+import { COMPOSED, groupOf } from '../src/functions/render/kinds.js';
+import { TENANT_ROLES } from '../src/functions/render/rbac.js';
 import { appRequired, exampleApp, exampleTenant, readYaml, request, observedNamespaces } from './helpers/fixtures.js';
 
 const platform = () => platformFileOf(readYaml('platform.yaml'));

@@ -1,8 +1,8 @@
-// The direct response encoder (src/functions/wire.ts) must write the very bytes the SDK's
+// The direct response encoder (src/functions/protocol/wire.ts) must write the very bytes the SDK's
 // generated encoder writes, for real renders and for every shape a Struct can take.
 import { Ready, Requirements, RunFunctionResponse, Severity, Status } from '@crossplane-org/function-sdk-typescript';
-import { runFunction } from '../src/functions/fn.js';
-import { encodeResponse } from '../src/functions/wire.js';
+import { runFunction } from '../src/functions/render/fn.js';
+import { encodeResponse } from '../src/functions/protocol/wire.js';
 import { CASES } from '../bench/requests.js';
 import { Random } from './helpers/random.js';
 

@@ -3,7 +3,7 @@
 // test/peers.test.ts checks the peer template against aerogrid in each of them;
 // bench/function.ts loads both with the first.
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { sourceDigest, shortDigest } from '../../src/functions/build.js';
+import { sourceDigest, shortDigest } from '../../src/functions/render/build.js';
 import { appRequired, exampleApp, exampleTenant, platformInput, request } from '../../test/helpers/fixtures.js';
 
 type Obj = Record<string, any>;

@@ -49,7 +49,7 @@ export async function startConsolePlatform(opts: PlatformOptions & { log?: (m: s
   }
 }
 
-/** `aerogrid console` in a process of its own (its memory is its own to measure). */
+/** `aerogrid-console` in a process of its own (its memory is its own to measure). */
 export interface ConsoleProcess {
   url: string;
   pid: number;
@@ -65,7 +65,7 @@ export async function startConsoleProcess(platform: Platform, address: string, .
   const issuerCa = join(platform.cp.dir, 'console-issuer-ca.pem');
   writeFileSync(issuerCa, platform.idp!.ca);
   const server = /server: "([^"]+)"/.exec(readFileSync(platform.cp.kubeconfig, 'utf8'))![1];
-  const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid.js'), 'console', '--address', address, '--issuer', platform.idp!.issuer,
+  const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid-console.js'), '--address', address, '--issuer', platform.idp!.issuer,
     '--client-id', platform.idp!.clientId, '--issuer-ca', issuerCa, '--kube-server', server, '--kube-ca', join(platform.cp.dir, 'ca.crt'), ...flags], {
     cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', AEROGRID_CONSOLE_CLIENT_SECRET: platform.idp!.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,7 +75,7 @@ export async function startConsoleProcess(platform: Platform, address: string, .
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`aerogrid console did not start in 30 s:\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`aerogrid-console did not start in 30 s:\n${stderr}`)), 30_000);
     const look = () => {
       const m = /console at (\S+)/.exec(stdout);
       if (m) {
@@ -84,7 +84,7 @@ export async function startConsoleProcess(platform: Platform, address: string, .
       }
     };
     child.stdout.on('data', look);
-    void exited.then(() => reject(new Error(`aerogrid console exited:\n${stderr}`)));
+    void exited.then(() => reject(new Error(`aerogrid-console exited:\n${stderr}`)));
   });
   return {
     url,

@@ -1,9 +1,9 @@
 // Memoization shared by the request decoder, the validation and the renderers. Crossplane sends
 // the same XR, tenant and platform settings on every poll. The decoder keeps what it decoded
-// from the same bytes (src/functions/decode.ts), frozen; the validated specs are memoized by
+// from the same bytes (src/functions/protocol/decode.ts), frozen; the validated specs are memoized by
 // those objects' identities, or else by their JSON (validate.ts), and frozen too, so the same
 // inputs come back as the same objects. What is composed from them is memoized by those
-// objects' identities, and the response encoder (src/functions/wire.ts) keeps the encoded
+// objects' identities, and the response encoder (src/functions/protocol/wire.ts) keeps the encoded
 // bytes of a frozen object.
 
 /** Entries a memo keeps at most: the XRs of one kind a function process serves without recomputing. */

@@ -3,7 +3,7 @@
 import { Document, visit } from 'yaml';
 import { ownersOf } from '../client/fields.js';
 import type { App } from '../client/index.js';
-import { age } from './age.js';
+import { age } from '../present/age.js';
 
 export { age };
 

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT } from './errors.js';
-import { SCAFFOLD } from './scaffold.js';
+import { SCAFFOLD } from '../present/scaffold.js';
 
 export { SCAFFOLD };
 

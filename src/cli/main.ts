@@ -4,7 +4,6 @@
 // fields each command owns (one field manager per command), so the CLI, the console and GitOps
 // can share an App without fighting.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
@@ -16,7 +15,9 @@ import { CliError, EXIT } from './errors.js';
 import { OUTPUTS, formatEnv, formatList, formatReleases, formatStatus, parseOutput } from './format.js';
 import { init } from './init.js';
 import { API_VERSION, ManifestError, appManifest, appName, parseCommand, type PushOptions } from './manifest.js';
-import { Progress, short } from './progress.js';
+import { VERSION } from '../meta.js';
+import { DURATION_HINT, parseDuration } from '../present/duration.js';
+import { Progress, short } from '../present/progress.js';
 import { DEFAULT_PLATFORM, formatRendered, platformInput, readDocuments, render } from './render.js';
 import { SourceError, readSource } from './source.js';
 import { envChange, scaleChange } from './settings.js';
@@ -25,7 +26,6 @@ import type { Cluster } from './kube.js';
 
 type Obj = Record<string, any>;
 
-const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const colour = paint(colourful());
 const errColour = paint(colourful(process.stderr));
@@ -46,9 +46,9 @@ async function cluster(cmd: Command): Promise<Cluster> {
 }
 
 function duration(value: string, flag = '--timeout'): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(value);
-  if (!m) throw new CliError(`${flag} ${value}: use a duration such as 30s, 10m or 1h`, EXIT.usage);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new CliError(`${flag} ${value}: ${DURATION_HINT}`, EXIT.usage);
+  return ms;
 }
 
 function integer(flag: string) {
@@ -457,52 +457,6 @@ program
     }
     out(formatRendered(results, opts.output));
     if (results.some((r) => r.fatal)) process.exitCode = EXIT.failed;
-  });
-
-program
-  .command('console')
-  .description("serve the web console: people sign in with the company's identity provider (OIDC) and work on their Apps in the browser")
-  .option('--address <host:port>', 'where to listen', '127.0.0.1:8090')
-  .option('--public-url <url>', 'the URL people open (default: http://<address>); the identity provider must allow <url>/auth/callback')
-  .requiredOption('--issuer <url>', 'the OIDC issuer, e.g. https://acme.eu.auth0.com/ (kube-apiserver must trust its ID tokens)')
-  .option('--client-id <id>', 'the console\'s OIDC client ID (the audience kube-apiserver expects)', 'aerogrid-console')
-  .option('--issuer-ca <file>', "the CA of the issuer's certificate, when it is not a public one")
-  .option('--kube-server <url>', "kube-apiserver's URL (default: the kubeconfig context's cluster)")
-  .option('--kube-ca <file>', "kube-apiserver's CA (default: the kubeconfig context's)")
-  .option('--tls-cert <file>', 'serve HTTPS with this certificate (with --tls-key)')
-  .option('--tls-key <file>', 'the key of --tls-cert')
-  .option('--scope <scopes>', 'the OIDC scopes the console asks for', 'openid email profile groups')
-  .option('--groups-claim <claim>', "the ID token claim with the person's groups (the one kube-apiserver maps)", 'https://aerogrid.io/groups')
-  .option('--idle-timeout <duration>', 'a session ends after this long without a request', '30m')
-  .option('--max-session <duration>', 'a session ends after this long in any case, or when its ID token expires', '12h')
-  .action(async (opts, cmd: Command) => {
-    const secret = process.env.AEROGRID_CONSOLE_CLIENT_SECRET;
-    if (!secret) throw new CliError('set AEROGRID_CONSOLE_CLIENT_SECRET to the console\'s OIDC client secret (kept out of the command line)', EXIT.usage);
-    if (!!opts.tlsCert !== !!opts.tlsKey) throw new CliError('give both --tls-cert and --tls-key, or neither', EXIT.usage);
-    const [idleTimeoutMs, maxSessionMs] = [duration(opts.idleTimeout, '--idle-timeout'), duration(opts.maxSession, '--max-session')];
-    let kubeServer: string = opts.kubeServer;
-    let kubeCa: string | undefined = opts.kubeCa ? readFileSync(opts.kubeCa, 'utf8') : undefined;
-    if (!kubeServer) {
-      // Only where the cluster is and its CA: the console never uses the kubeconfig's credentials.
-      const c = await cluster(cmd);
-      const info = c.client.kc.getCurrentCluster()!;
-      kubeServer = info.server;
-      kubeCa ??= info.caData ? Buffer.from(info.caData, 'base64').toString('utf8') : info.caFile ? readFileSync(info.caFile, 'utf8') : undefined;
-    }
-    const { startConsole } = await import('../console/server.js');
-    const running = await startConsole({
-      address: opts.address, publicUrl: opts.publicUrl, issuer: opts.issuer, clientId: opts.clientId, clientSecret: secret,
-      issuerCa: opts.issuerCa ? readFileSync(opts.issuerCa, 'utf8') : undefined, kubeServer, kubeCa,
-      tls: opts.tlsCert ? { cert: readFileSync(opts.tlsCert, 'utf8'), key: readFileSync(opts.tlsKey, 'utf8') } : undefined,
-      scope: opts.scope, groupsClaim: opts.groupsClaim, idleTimeoutMs, maxSessionMs,
-      log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
-    });
-    out(`console at ${running.url} (Ctrl-C stops it)`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    await running.stop();
   });
 
 program

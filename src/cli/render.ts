@@ -3,21 +3,21 @@
 // Apps) is answered from the files themselves and from what their Tenants compose, the
 // way Crossplane would answer it from the API server.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { parseAllDocuments, stringify } from 'yaml';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformFile } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
-import { runFunction } from '../functions/fn.js';
-import { crossplaneRequest } from '../functions/request.js';
-import { GROUP } from '../functions/resources.js';
+import { PACKAGE_ROOT } from '../meta.js';
+import { runFunction } from '../functions/render/fn.js';
+import { crossplaneRequest } from '../functions/protocol/request.js';
+import { GROUP } from '../functions/render/resources.js';
 import { CliError, EXIT } from './errors.js';
 
 type Obj = Record<string, any>;
 
 /** The platform.yaml that ships with aerogrid: the default settings for a render. */
-export const DEFAULT_PLATFORM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'platform.yaml');
+export const DEFAULT_PLATFORM = join(PACKAGE_ROOT, 'platform.yaml');
 
 export interface Rendered {
   xr: string;

@@ -1,6 +1,6 @@
 // Who owns which fields of an object, read from its managedFields (server-side apply). Pure and
 // free of @kubernetes/client-node, so commands that need no cluster can use it.
-import type { ObjectMeta } from './index.js';
+import type { ObjectMeta } from './meta.js';
 
 /** Whether a managedFields entry's fieldsV1 holds `path` (`k:` segments as given, others as `f:`). */
 function holds(fieldsV1: Record<string, any> | undefined, path: string[]): boolean {

@@ -21,43 +21,16 @@ import type { z } from 'zod';
 import type { AppSpec, AppStatus } from '../api/app.js';
 import { TENANT_DIRECTORY, type TenantSpec, type TenantStatus } from '../api/tenant.js';
 import { ClientError, classify } from './errors.js';
+import type { Condition, ObjectMeta } from './meta.js';
 
 export { ClientError, type ClientErrorKind, type FieldProblem } from './errors.js';
 export { ownedBy, ownersOf } from './fields.js';
+export type { Condition, ManagedFieldsEntry, ObjectMeta } from './meta.js';
 
 export const GROUP = 'platform.aerogrid.io';
 export const GROUP_VERSION = `${GROUP}/v1alpha1`;
 /** kubectl's default for --request-timeout is none; ours is 30 s, so nothing hangs for ever. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  fieldsV1?: Record<string, any>;
-  time?: string;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  managedFields?: ManagedFieldsEntry[];
-}
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
 
 /** An App as the API server returns it: the spec as written (defaults may be absent), the status as the function writes it. */
 export interface App {

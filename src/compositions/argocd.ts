@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Configuration as ConfigurationPackage, Function as FunctionPackage } from '../../imports/pkg.crossplane.io.js';
 import type { PlatformFile } from '../api/platform.js';
-import { GROUP } from '../functions/resources.js';
+import { GROUP } from '../functions/render/resources.js';
 import { clusterRole, tenantDeletionPolicy } from './packages.js';
 
 const HEALTH_DIR = join(import.meta.dirname, '..', 'gitops', 'health');

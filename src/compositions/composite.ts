@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { toStructural, type JSONSchemaProps } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, type PlatformSettings } from '../api/platform.js';
-import { GROUP } from '../functions/resources.js';
+import { GROUP } from '../functions/render/resources.js';
 import {
   Composition, CompositionSpecMode, CompositeResourceDefinition, CompositeResourceDefinitionV2, CompositeResourceDefinitionV2SpecScope,
   type CompositeResourceDefinitionV2SpecVersionsAdditionalPrinterColumns as PrinterColumn,

@@ -3,9 +3,9 @@
 // the admission policy that protects Tenants that still have Apps.
 import { toStructural } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformSettings, type PlatformFile } from '../api/platform.js';
-import { TENANT_ROLES, type PolicyRule } from '../functions/rbac.js';
-import { COMPOSED, READ, groupOf } from '../functions/kinds.js';
-import { GROUP } from '../functions/resources.js';
+import { TENANT_ROLES, type PolicyRule } from '../functions/render/rbac.js';
+import { COMPOSED, READ, groupOf } from '../functions/render/kinds.js';
+import { GROUP } from '../functions/render/resources.js';
 import type { Flavour } from './composite.js';
 
 /** The Function object Crossplane creates for a dependency: the last two path segments of its package, joined. */

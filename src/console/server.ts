@@ -10,13 +10,12 @@
 // Built on Hono (a small web framework) on Node's HTTP server, aerogrid/client for Tenants and
 // Apps, and esbuild for the page's script (bundled once at start, CodeMirror 6 included).
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { KubeConfig } from '@kubernetes/client-node';
-import { build } from 'esbuild';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -27,7 +26,7 @@ import { AppSpec } from '../api/app.js';
 import { DNS_LABEL_PATTERN } from '../api/rules.js';
 import { parseAt } from '../api/validate.js';
 import { AerogridClient, ClientError, GROUP_VERSION, type App } from '../client/index.js';
-import { SCAFFOLD } from '../cli/scaffold.js';
+import { SCAFFOLD } from '../present/scaffold.js';
 import { escapeHtml, sameSecret } from './safe.js';
 
 export const CONSOLE_FIELD_MANAGER = 'aerogrid-console';
@@ -112,8 +111,13 @@ export interface RunningConsole {
 
 const webDir = fileURLToPath(new URL('./web/', import.meta.url));
 
-/** The page's script: src/console/web/main.ts and what it imports (CodeMirror 6, the zod schemas), minified. */
+/**
+ * The page's script: src/console/web/main.ts and what it imports (CodeMirror 6, the zod schemas),
+ * minified. esbuild (a development dependency) is loaded only here: the npm package and the
+ * console's image carry the script built once (web/app.js), and never bundle at start.
+ */
 export async function bundle(): Promise<string> {
+  const { build } = await import('esbuild');
   const out = await build({
     entryPoints: [`${webDir}main.ts`],
     bundle: true,
@@ -144,7 +148,8 @@ const csp = (styleNonce?: string) => [
 export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole> {
   const log = opts.log ?? (() => {});
   const [host, portText] = (opts.address ?? '127.0.0.1:0').split(/:(?=\d+$)/);
-  const script = await bundle();
+  const prebuilt = `${webDir}app.js`;
+  const script = existsSync(prebuilt) ? readFileSync(prebuilt, 'utf8') : await bundle();
   const scriptTag = createHash('sha256').update(script).digest('hex').slice(0, 16);
   const style = readFileSync(`${webDir}style.css`, 'utf8');
   const page = readFileSync(`${webDir}index.html`, 'utf8').replace('__SCRIPT__', `/assets/app.${scriptTag}.js`);

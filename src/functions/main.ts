@@ -2,8 +2,8 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_CACHE_BYTES, setCacheBudget } from '../api/memo.js';
-import { guardMemory } from './memory.js';
-import { StartupError, startServer, type ServerOptions } from './server.js';
+import { guardMemory } from './protocol/memory.js';
+import { StartupError, startServer, type ServerOptions } from './protocol/server.js';
 
 const MiB = 1024 * 1024;
 

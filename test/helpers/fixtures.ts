@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { parse } from 'yaml';
-import { crossplaneRequest } from '../../src/functions/request.js';
-import { tenantRequirement } from '../../src/functions/app.js';
-import type { KubeObject, RenderInput } from '../../src/functions/resources.js';
+import { crossplaneRequest } from '../../src/functions/protocol/request.js';
+import { tenantRequirement } from '../../src/functions/render/app.js';
+import type { KubeObject, RenderInput } from '../../src/functions/render/resources.js';
 
 import { ROOT } from '../../scripts/lib/net.js';
 

@@ -8,8 +8,8 @@ import { EditorView, basicSetup } from 'codemirror';
 import { APP_NAME_MAX, AppSpec, problemFile } from '../../api/app.js';
 import { nameProblems } from '../../api/rules.js';
 import { parseAt } from '../../api/validate.js';
-import { age } from '../../cli/age.js';
-import { Progress, functionMessage, short } from '../../cli/progress.js';
+import { age } from '../../present/age.js';
+import { Progress, functionMessage, short } from '../../present/progress.js';
 
 type Obj = Record<string, any>;
 interface File { path: string; content: string }

@@ -10,7 +10,7 @@
 // empty or zero, `optional` ones when undefined. test/wire.test.ts checks byte equality with the
 // generated encoder.
 import type { Condition, Requirements, ResourceSelector, Result, RunFunctionResponse, Resource, State } from '@crossplane-org/function-sdk-typescript';
-import { isDeeplyFrozen } from '../api/memo.js';
+import { isDeeplyFrozen } from '../../api/memo.js';
 
 type Json = unknown;
 type ResponseMeta = NonNullable<RunFunctionResponse['meta']>;

@@ -1,11 +1,11 @@
 // How an App is reached: its Service, the VirtualService on the shared gateway, and
 // the Istio policies that let in only callers with a valid JWT from an allowed group.
 import type { V1Service } from '@kubernetes/client-node';
-import { VirtualService } from '../../imports/networking.istio.io.js';
-import { AuthorizationPolicy, AuthorizationPolicySpecAction, RequestAuthentication } from '../../imports/security.istio.io.js';
-import type { AppSpec } from '../api/app.js';
-import type { PlatformSettings } from '../api/platform.js';
-import type { TenantSpec } from '../api/tenant.js';
+import { VirtualService } from '../../../imports/networking.istio.io.js';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction, RequestAuthentication } from '../../../imports/security.istio.io.js';
+import type { AppSpec } from '../../api/app.js';
+import type { PlatformSettings } from '../../api/platform.js';
+import type { TenantSpec } from '../../api/tenant.js';
 import { kube, type KubeObject } from './resources.js';
 
 export interface RouteContext {

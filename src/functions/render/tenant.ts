@@ -1,13 +1,13 @@
 // The Tenant renderer: namespaces, quota, limits, roles, network isolation and Istio
 // policies for one team. Pure: observed state in, desired state and status out.
 import type { V1ConfigMap, V1Namespace, V1ObjectMeta, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
-import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io.js';
-import { TENANT_DIRECTORY, TENANT_NAME_MAX, TenantSpec, type Tier } from '../api/tenant.js';
-import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../api/tiers.js';
-import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
-import type { PlatformSettings } from '../api/platform.js';
-import { nameProblems } from '../api/rules.js';
-import { parseAt } from '../api/validate.js';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../../imports/security.istio.io.js';
+import { TENANT_DIRECTORY, TENANT_NAME_MAX, TenantSpec, type Tier } from '../../api/tenant.js';
+import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../../api/tiers.js';
+import { MEMO_SIZE, Memo, SHARES, identity } from '../../api/memo.js';
+import type { PlatformSettings } from '../../api/platform.js';
+import { nameProblems } from '../../api/rules.js';
+import { parseAt } from '../../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
 import { readiness } from './ready.js';
 import {

@@ -2,8 +2,8 @@
 // context ConfigMap and the Kaniko Job that turns them into an image.
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1Container, V1Job, V1SecurityContext } from '@kubernetes/client-node';
-import type { AppFile, AppSpec } from '../api/app.js';
-import type { PlatformSettings } from '../api/platform.js';
+import type { AppFile, AppSpec } from '../../api/app.js';
+import type { PlatformSettings } from '../../api/platform.js';
 import { BUILD_COMPONENT } from './tenant.js';
 import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './resources.js';
 

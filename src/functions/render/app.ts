@@ -7,12 +7,12 @@
 // status be lost, in the observed Deployment's image. Its memos only spare work: the
 // tenant hint below changes how many rounds Crossplane needs, never what is rendered.
 import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import { APP_NAME_MAX, AppSpec, RELEASES_KEPT, type AppPhase } from '../api/app.js';
-import { nameProblems } from '../api/rules.js';
-import type { TenantSpec } from '../api/tenant.js';
-import { MEMO_SIZE, Memo, SHARES, identity } from '../api/memo.js';
-import type { PlatformSettings } from '../api/platform.js';
-import { parseAt } from '../api/validate.js';
+import { APP_NAME_MAX, AppSpec, RELEASES_KEPT, type AppPhase } from '../../api/app.js';
+import { nameProblems } from '../../api/rules.js';
+import type { TenantSpec } from '../../api/tenant.js';
+import { MEMO_SIZE, Memo, SHARES, identity } from '../../api/memo.js';
+import type { PlatformSettings } from '../../api/platform.js';
+import { parseAt } from '../../api/validate.js';
 import { APP_UID, buildContext, buildJob, buildKeys, buildNames, jobState, sourceDigest, type BuildNames, type JobState } from './build.js';
 import { deploymentAvailable, readiness } from './ready.js';
 import { appPods, buildFailure, rolloutProblem, type RolloutProblem } from './workload.js';

@@ -23,7 +23,7 @@ import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { forcedCollections } from './memory.js';
 import { decodeRequest } from './decode.js';
-import { COMPOSED_KINDS, fatalResponse, runFunction } from './fn.js';
+import { COMPOSED_KINDS, fatalResponse, runFunction } from '../render/fn.js';
 import { parseCertificates, refusal } from './mtls.js';
 import { encodeResponse } from './wire.js';
 

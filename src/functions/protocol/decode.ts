@@ -24,7 +24,7 @@
 import { hash } from 'node:crypto';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { Credentials, Schema, type Resource, type RunFunctionRequest, type State } from '@crossplane-org/function-sdk-typescript';
-import { HEAP_FACTOR, Memo, SHARES } from '../api/memo.js';
+import { HEAP_FACTOR, Memo, SHARES } from '../../api/memo.js';
 
 type Json = unknown;
 type Resources = { items: Resource[] };

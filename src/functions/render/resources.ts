@@ -1,6 +1,6 @@
 // Plain data in, plain data out: the shapes every renderer speaks.
 import type { V1LimitRangeItem, V1LimitRangeSpec, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer, V1NetworkPolicySpec } from '@kubernetes/client-node';
-import type { PlatformSettings } from '../api/platform.js';
+import type { PlatformSettings } from '../../api/platform.js';
 
 export type KubeObject = {
   apiVersion: string;

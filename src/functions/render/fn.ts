@@ -4,8 +4,8 @@ import {
   Ready, Severity, Status, Target, type RunFunctionResponse,
   type Resource, type RunFunctionRequest, type State,
 } from '@crossplane-org/function-sdk-typescript';
-import { PlatformSettings } from '../api/platform.js';
-import { parseAt } from '../api/validate.js';
+import { PlatformSettings } from '../../api/platform.js';
+import { parseAt } from '../../api/validate.js';
 import { renderApp } from './app.js';
 import { FatalError, GROUP, type KubeObject, type RenderInput, type RenderOutput } from './resources.js';
 import { renderTenant } from './tenant.js';
