@@ -30,8 +30,39 @@ function holes(v: unknown, path: string): string[] {
 
 const settingsWith = (patch: Obj | undefined) => ({ ...platformInput(), ...patch });
 
+/**
+ * A case file says only what its test reads: a misspelt key (`fatl:`, `expect.phse:`) would
+ * otherwise assert nothing, and the case would pass without testing.
+ */
+const KEYS = {
+  tenant: {
+    top: ['name', 'tenant', 'patch', 'required', 'settings', 'observed', 'expect'],
+    expect: ['fatal', 'namespaces', 'enforce', 'perNamespace', 'quota', 'limits', 'bindings', 'unbound', 'buildEgress', 'phase', 'apps'],
+  },
+  app: {
+    top: ['name', 'app', 'tenant', 'settings', 'namespace', 'appNamespace', 'required', 'pods', 'events', 'status', 'observed', 'expect'],
+    expect: ['fatal', 'phase', 'resources', 'absent', 'jobName', 'buildPhase', 'message', 'url', 'deploymentImage', 'ready', 'condition', 'access',
+      'publicPolicy', 'allowedGroups', 'requirements', 'ttl', 'warning', 'envFromSecrets', 'replicas', 'revision', 'releases'],
+  },
+};
+function onlyKnownKeys(kind: keyof typeof KEYS, c: Obj) {
+  const unknown = [
+    ...Object.keys(c).filter((k) => !KEYS[kind].top.includes(k)),
+    ...Object.keys(c.expect ?? {}).filter((k) => !KEYS[kind].expect.includes(k)).map((k) => `expect.${k}`),
+  ];
+  if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')}: a ${kind} case may use ${KEYS[kind].top.join(', ')}; expect may use ${KEYS[kind].expect.join(', ')}`);
+  if (!c.expect || Object.keys(c.expect).length === 0) throw new Error('the case expects nothing');
+}
+
+test('a case file with an unknown key is refused, naming it', () => {
+  expect(() => onlyKnownKeys('app', { expect: { phse: 'Ready' } })).toThrow(/unknown key\(s\) expect\.phse/);
+  expect(() => onlyKnownKeys('tenant', { fatl: 'x', expect: { phase: 'Ready' } })).toThrow(/unknown key\(s\) fatl/);
+  expect(() => onlyKnownKeys('tenant', { tenant: 'example' })).toThrow('the case expects nothing');
+});
+
 describe('Tenant cases', () => {
   test.each(casesIn('tenant'))('%s', (_file, c) => {
+    onlyKnownKeys('tenant', c);
     const tenant = c.tenant === 'example' ? { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.patch } } : c.tenant;
     const required: Record<string, Obj[]> = {};
     for (const [key, value] of Object.entries<any>(c.required ?? {})) {
@@ -126,6 +157,7 @@ describe('a Tenant whose namespace is being deleted', () => {
 
 describe('App cases', () => {
   test.each(casesIn('app'))('%s', (_file, c) => {
+    onlyKnownKeys('app', c);
     const base = exampleApp() as Obj;
     const OLD_IMAGE = 'registry.example.com/aerogrid/acme/hello:91bc0000000000000000000000000000000000000000000000000000000000aa';
     const app: Obj = { ...base, spec: { ...base.spec, ...JSON.parse(JSON.stringify(c.app ?? {}).replaceAll('$OLD_IMAGE', OLD_IMAGE)) } };
