@@ -242,8 +242,9 @@ describe('operations', () => {
       return found.length === 1 ? found[0].value : NaN;
     };
     // A target no process can be under: the guard collects at its checks (every 250 ms, backing off).
+    // It must count at least two within 15 s (it would count dozens); a loaded machine may be slow to show the first.
     const tight = await startFunction(['--tls-certs-dir', pki.serverDir, '--memory-target', '1']);
-    await new Promise((r) => setTimeout(r, 1200));
+    for (const until = Date.now() + 15_000; Date.now() < until && !(await metricOf(tight) >= 2);) await new Promise((r) => setTimeout(r, 250));
     expect(await metricOf(tight)).toBeGreaterThanOrEqual(2);
     await tight.stop();
     // The default target (cache size + 112 MiB) is far above an idle process.
@@ -269,7 +270,8 @@ describe('lifecycle', () => {
     await call(c, req); // connected
     const calls: Promise<RunFunctionResponse>[] = [];
     for (let i = 0; i < 200; i++) calls.push(call(c, req));
-    await new Promise((r) => setImmediate(r));
+    // The signal comes once the server is answering the batch: every call of it is on the wire by then.
+    await Promise.race(calls);
     own.child.kill('SIGTERM');
     const answers = await Promise.allSettled(calls);
     expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
@@ -312,12 +314,14 @@ describe('lifecycle', () => {
       c.close();
       session.destroy();
       expect({ run, code }).toEqual({ run, code: 0 });
-      expect(took).toBeLessThanOrEqual(drainSeconds * 1000 + 1000);
+      // Without the drain timeout the stalled call would hold it open for ever; the slack is for a loaded machine.
+      expect(took).toBeLessThanOrEqual(drainSeconds * 1000 + 4000);
     }
   }, 60_000);
 
   test('idle connections are closed: TLS ones that never speak, HTTP/2 ones with no call, and handshakes that never finish', async () => {
-    const own = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-connection-idle', '2', '--handshake-timeout', '1']);
+    // Far-apart settings, so that a loaded machine cannot blur them: silent ones go after about 1 s, idle ones after 6 s.
+    const own = await startFunction(['--tls-certs-dir', pki.serverDir, '--max-connection-idle', '6', '--handshake-timeout', '1']);
     const { port } = splitAddress(own.address);
     const closed = (socket: NodeJS.EventEmitter) => new Promise<number>((r) => { const t = Date.now(); socket.once('close', () => r(Date.now() - t)); });
     // Admitted (a valid client certificate), then silent: no HTTP/2 preface.
@@ -327,11 +331,11 @@ describe('lifecycle', () => {
     // A TCP connection that never starts the TLS handshake.
     const mute = net.connect(port, '127.0.0.1').on('error', () => {}).resume();
     const [h2, ...rest] = await Promise.all([closed(session), ...silent.map(closed), closed(mute)]);
-    expect(Math.max(...rest)).toBeLessThan(2500);
-    expect(h2).toBeGreaterThanOrEqual(1500);
-    expect(h2).toBeLessThan(4500);
+    expect(Math.max(...rest)).toBeLessThan(5000);
+    expect(h2).toBeGreaterThanOrEqual(5500);
+    expect(h2).toBeLessThan(15_000);
     await own.stop();
-  }, 20_000);
+  }, 30_000);
 
   test('a port already in use is a non-zero exit with a clear message', async () => {
     const busy = fn.address;
