@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { RUNTIME_PATTERN } from './app.js';
 import { dnsLabel, patterned, quantity, ruled } from './rules.js';
 import { TIERS } from './tenant.js';
+import { TIER_PRESETS } from './tiers.js';
 
 export const INPUT_GROUP = 'fn.platform.aerogrid.io';
 export const INPUT_VERSION = 'v1alpha1';
@@ -97,6 +98,16 @@ export const PlatformSettings = ruled(z
           .default([])
           .meta({ description: 'Registries (host[:port]) that Kaniko pulls from and pushes to over plain HTTP (--insecure-registry). Empty in production.' }),
       })
+      .superRefine((build, ctx) => {
+        // A build's pod counts against its tenant's quota: on any tier it must fit, or no tenant of that tier can build.
+        const cores = cpuCores(build.cpu);
+        for (const [tier, preset] of Object.entries(TIER_PRESETS)) {
+          const allowed = cpuCores(preset.quota.limitsCpu);
+          if (cores !== undefined && allowed !== undefined && cores + cpuCores(BASE_LINK_LIMITS.cpu)! > allowed) {
+            ctx.addIssue({ code: 'custom', path: ['cpu'], message: `build.cpu: a build (Kaniko's ${build.cpu} and the base link's ${BASE_LINK_LIMITS.cpu}) must fit in every tier's limits.cpu; tier ${tier} allows ${preset.quota.limitsCpu}` });
+          }
+        }
+      })
       .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi', pythonIndex: 'https://pypi.org/simple/', insecureRegistries: [] })
       .meta({ description: 'Bounds on every build Job.' }),
     appResyncSeconds: z
@@ -118,6 +129,15 @@ export const PlatformSettings = ruled(z
   },
 ]);
 export type PlatformSettings = z.infer<typeof PlatformSettings>;
+
+/** The limits of the container beside Kaniko that mounts the base image into the App's repository (crane). */
+export const BASE_LINK_LIMITS = { cpu: '200m', memory: '64Mi' };
+
+/** CPU cores of a quantity written as 2, 1.5 or 500m; undefined for any other form. */
+export function cpuCores(q: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q);
+  return m ? Number(m[1]) / (m[2] ? 1000 : 1) : undefined;
+}
 
 const PACKAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$';
 

@@ -9,7 +9,8 @@ export interface TierPreset {
 export const TIER_PRESETS: Record<Tier, TierPreset> = {
   free: {
     quota: {
-      cpu: '500m', memory: '1Gi', limitsCpu: '2', limitsMemory: '4Gi', pods: '20', services: '10',
+      // limits.cpu holds a build at two cores (build.cpu on a two-core node) beside the tenant's Apps.
+      cpu: '500m', memory: '1Gi', limitsCpu: '3', limitsMemory: '4Gi', pods: '20', services: '10',
       configmaps: '20', secrets: '20', persistentvolumeclaims: '2', storage: '5Gi',
     },
     limits: { defaultRequest: { cpu: '50m', memory: '64Mi' }, default: { cpu: '250m', memory: '256Mi' } },

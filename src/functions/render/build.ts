@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1Container, V1Job, V1SecurityContext } from '@kubernetes/client-node';
 import type { AppFile, AppSpec } from '../../api/app.js';
-import type { PlatformSettings } from '../../api/platform.js';
+import { BASE_LINK_LIMITS, type PlatformSettings } from '../../api/platform.js';
 import { BUILD_COMPONENT } from './tenant.js';
 import { LABEL_APP, commonLabels, conditionOf, kube, type KubeObject } from './resources.js';
 
@@ -197,7 +197,7 @@ function baseLink(settings: PlatformSettings, baseImage: string, image: string, 
     args: ['copy', ...(insecure ? ['--insecure'] : []), baseImage, `${repository}:base-${runtime}`],
     env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }, { name: 'HOME', value: '/tmp' }],
     securityContext: { ...restricted, runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID, capabilities: { drop: ['ALL'] } },
-    resources: { limits: { cpu: '200m', memory: '64Mi' } },
+    resources: { limits: BASE_LINK_LIMITS },
     terminationMessagePolicy: 'FallbackToLogsOnError',
     volumeMounts: [{ name: 'docker-config', mountPath: '/kaniko/.docker', readOnly: true }],
   }];
