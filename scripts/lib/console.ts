@@ -60,7 +60,7 @@ export interface ConsoleProcess {
   stop(): Promise<void>;
 }
 
-/** Runs bin/aerogrid.js console against the platform, at one of its spare addresses, with more flags. */
+/** Runs aerogrid-console (bin/aerogrid-console.js) against the platform, at one of its spare addresses, with more flags. */
 export async function startConsoleProcess(platform: Platform, address: string, ...flags: string[]): Promise<ConsoleProcess> {
   const issuerCa = join(platform.cp.dir, 'console-issuer-ca.pem');
   writeFileSync(issuerCa, platform.idp!.ca);
