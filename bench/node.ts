@@ -42,16 +42,11 @@ const version = (v: number): Obj => {
   py.content = py.content.replace('return {"message": os.environ.get("GREETING", "hello")}', `return {"message": os.environ.get("GREETING", "hello"), "version": ${v}}`);
   return app;
 };
-/** A client in this process: the bench's own polling must not take CPU from the builds it times (no kubectl processes). */
-const coreOf = (p: Platform) => {
+/** Clients in this process: the bench's own polling must not take CPU from the builds it times (no kubectl processes). */
+const clientsOf = (p: Platform) => {
   const kc = new KubeConfig();
   kc.loadFromFile(p.cp.kubeconfig);
-  return kc.makeApiClient(CoreV1Api);
-};
-const appsOf = (p: Platform) => {
-  const kc = new KubeConfig();
-  kc.loadFromFile(p.cp.kubeconfig);
-  return kc.makeApiClient(CustomObjectsApi);
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(CustomObjectsApi) };
 };
 const answersVersion = async (p: Platform, core: CoreV1Api, v: number, all: boolean): Promise<boolean> => {
   const pods = (await core.listNamespacedPod({ namespace: 'acme-dev', labelSelector: 'platform.aerogrid.io/app=hello' })).items
@@ -117,8 +112,7 @@ for (let run = 1; run <= RUNS; run++) {
     must(p.cp.apply([exampleTenant()]));
     await waitForPhase(p, 'tenant', 'acme', undefined, 'Ready');
     const memory = { peak: 0 };
-    const core = coreOf(p);
-    const apps = appsOf(p);
+    const { core, apps } = clientsOf(p);
     const stopPolling = kanikoPeak(p, core, memory);
     let t = Date.now();
     must(p.cp.apply([version(1)]));
