@@ -37,7 +37,7 @@ const settingsWith = (patch: Obj | undefined) => ({ ...platformInput(), ...patch
 const KEYS = {
   tenant: {
     top: ['name', 'tenant', 'patch', 'required', 'settings', 'observed', 'expect'],
-    expect: ['fatal', 'namespaces', 'enforce', 'perNamespace', 'quota', 'limits', 'bindings', 'unbound', 'buildEgress', 'phase', 'apps'],
+    expect: ['fatal', 'namespaces', 'enforce', 'perNamespace', 'quota', 'limits', 'bindings', 'unbound', 'buildEgress', 'phase', 'apps', 'warning'],
   },
   app: {
     top: ['name', 'app', 'tenant', 'settings', 'namespace', 'appNamespace', 'required', 'pods', 'events', 'status', 'observed', 'expect'],
@@ -137,6 +137,8 @@ describe('Tenant cases', () => {
     }
     if (e.phase) expect(status.phase).toBe(e.phase);
     if (e.apps !== undefined) expect(status.apps).toBe(e.apps);
+    // A case names its warning, or has none.
+    expect(result.rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING).map((r) => r.message)).toEqual(e.warning ? [e.warning] : []);
   });
 });
 

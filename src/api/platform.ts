@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { RUNTIME_PATTERN } from './app.js';
 import { dnsLabel, patterned, quantity, ruled } from './rules.js';
 import { TIERS } from './tenant.js';
-import { TIER_PRESETS } from './tiers.js';
 
 export const INPUT_GROUP = 'fn.platform.aerogrid.io';
 export const INPUT_VERSION = 'v1alpha1';
@@ -97,16 +96,6 @@ export const PlatformSettings = ruled(z
           .max(8)
           .default([])
           .meta({ description: 'Registries (host[:port]) that Kaniko pulls from and pushes to over plain HTTP (--insecure-registry). Empty in production.' }),
-      })
-      .superRefine((build, ctx) => {
-        // A build's pod counts against its tenant's quota: on any tier it must fit, or no tenant of that tier can build.
-        const cores = cpuCores(build.cpu);
-        for (const [tier, preset] of Object.entries(TIER_PRESETS)) {
-          const allowed = cpuCores(preset.quota.limitsCpu);
-          if (cores !== undefined && allowed !== undefined && cores + cpuCores(BASE_LINK_LIMITS.cpu)! > allowed) {
-            ctx.addIssue({ code: 'custom', path: ['cpu'], message: `build.cpu: a build (Kaniko's ${build.cpu} and the base link's ${BASE_LINK_LIMITS.cpu}) must fit in every tier's limits.cpu; tier ${tier} allows ${preset.quota.limitsCpu}` });
-          }
-        }
       })
       .default({ deadlineSeconds: 1800, retries: 1, cpu: '1', memory: '2Gi', pythonIndex: 'https://pypi.org/simple/', insecureRegistries: [] })
       .meta({ description: 'Bounds on every build Job.' }),

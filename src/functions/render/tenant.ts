@@ -5,7 +5,7 @@ import { AuthorizationPolicy, AuthorizationPolicySpecAction, PeerAuthentication,
 import { TENANT_DIRECTORY, TENANT_NAME_MAX, TenantSpec, type Tier } from '../../api/tenant.js';
 import { QUOTA_KEYS, TIER_PRESETS, effectiveLimits } from '../../api/tiers.js';
 import { MEMO_SIZE, Memo, SHARES, identity } from '../../api/memo.js';
-import type { PlatformSettings } from '../../api/platform.js';
+import { BASE_LINK_LIMITS, cpuCores, type PlatformSettings } from '../../api/platform.js';
 import { nameProblems } from '../../api/rules.js';
 import { parseAt } from '../../api/validate.js';
 import { TENANT_ROLES } from './rbac.js';
@@ -50,6 +50,8 @@ export function renderTenant(input: RenderInput): RenderOutput {
     out.requirements[`apps-${ns}`] = { apiVersion: `${GROUP}/v1alpha1`, kind: 'App', namespace: ns, matchLabels: {} };
   }
   checkNamespaces(input, name, namespaces, settings.ingressGateway.namespace, settings.istioNamespace);
+  const tooSmall = buildDoesNotFit(spec, settings);
+  if (tooSmall) out.results.push({ severity: 'Warning', message: tooSmall });
 
   // Everything composed follows from the validated spec, the settings and the name.
   const composed = COMPOSED.get(`${identity(spec)}\u0000${identity(settings)}\u0000${name}`, () => composeTenant(name, spec, settings, namespaces), () => namespaces.length * TENANT_BYTES_PER_NAMESPACE);
@@ -99,6 +101,19 @@ export function renderTenant(input: RenderInput): RenderOutput {
  */
 const COMPOSED = new Memo<Record<string, KubeObject>>(MEMO_SIZE, SHARES.tenantComposed);
 const TENANT_BYTES_PER_NAMESPACE = 64 << 10;
+
+/**
+ * A build's pod counts against the tenant's quota: Kaniko at build.cpu, and the base link beside
+ * it. Where the quota's limits.cpu cannot hold them, no build of the tenant's Apps can start, and
+ * the Tenant says so (a warning: what runs goes on running).
+ */
+function buildDoesNotFit(spec: TenantSpec, settings: PlatformSettings): string | undefined {
+  if (!spec.builds.enabled) return undefined;
+  const limitsCpu = spec.quota?.limitsCpu ?? TIER_PRESETS[spec.tier ?? settings.defaultTier].quota.limitsCpu;
+  const [allowed, kaniko, link] = [cpuCores(limitsCpu), cpuCores(settings.build.cpu), cpuCores(BASE_LINK_LIMITS.cpu)];
+  if (allowed === undefined || kaniko === undefined || link === undefined || kaniko + link <= allowed) return undefined;
+  return `spec.quota.limitsCpu: a build needs ${settings.build.cpu} CPU for Kaniko and ${BASE_LINK_LIMITS.cpu} beside it, more than this tenant's limits.cpu of ${limitsCpu}: no build of its Apps can start; raise spec.quota.limitsCpu`;
+}
 
 /** The objects a Tenant composes in each of its namespaces. */
 function composeTenant(name: string, spec: TenantSpec, settings: PlatformSettings, namespaces: string[]): Record<string, KubeObject> {
