@@ -6,7 +6,7 @@ import { python } from '@codemirror/lang-python';
 import { EditorState } from '@codemirror/state';
 import { EditorView, basicSetup } from 'codemirror';
 import { APP_NAME_MAX, AppSpec, problemFile } from '../../api/app.js';
-import { nameProblems } from '../../api/rules.js';
+import { DNS_LABEL_PATTERN, nameProblems } from '../../api/rules.js';
 import { parseAt } from '../../api/validate.js';
 import { age } from '../../present/age.js';
 import { Progress, functionMessage, short } from '../../present/progress.js';
@@ -75,8 +75,8 @@ function sessionEnded(): void {
 const KNOWN = 'aerogrid.namespaces';
 /** The namespaces this browser remembers: names only, and a few (a long link must not fill the storage or the next request's URL). */
 const MAX_KNOWN = 20;
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const namesOnly = (ns: unknown): string[] => (Array.isArray(ns) ? ns.filter((n): n is string => typeof n === 'string' && NAMESPACE.test(n)) : []);
+const NAMESPACE = new RegExp(DNS_LABEL_PATTERN);
+const namesOnly = (ns: unknown): string[] => (Array.isArray(ns) ? ns.filter((n): n is string => typeof n === 'string' && n.length <= 63 && NAMESPACE.test(n)) : []);
 const known = (): string[] => {
   try {
     return namesOnly(JSON.parse(localStorage.getItem(KNOWN) ?? '[]')).slice(0, MAX_KNOWN);
