@@ -1,34 +1,10 @@
 // Table-driven render cases: one data file per case under test/cases/{tenant,app}/,
 // each run through the function's RunFunction entry point, and checked for meaning.
-import { readdirSync } from 'node:fs';
-import { Severity, Ready, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { AppSpec } from '../src/api/app.js';
-import { buildNames, sourceDigest } from '../src/functions/render/build.js';
-import { tenantRequirement } from '../src/functions/render/app.js';
-import { runFunction } from '../src/functions/render/fn.js';
-import { ROOT, exampleApp, exampleTenant, platformInput, readYaml, request, tenantNamespace } from './helpers/fixtures.js';
+import { Severity, Ready } from '@crossplane-org/function-sdk-typescript';
+import { buildKey, casesIn, render, renderAppCase, renderTenantCase } from './helpers/cases.js';
+import { exampleTenant, request, tenantNamespace } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
-
-const casesIn = (dir: string) => readdirSync(`${ROOT}/test/cases/${dir}`).filter((f) => f.endsWith('.yaml')).sort()
-  .map((f) => [f, readYaml<Obj>(`test/cases/${dir}/${f}`)] as const);
-
-function render(req: ReturnType<typeof request>): { rsp: RunFunctionResponse; resources: Record<string, Obj>; status: Obj; fatal?: string } {
-  const { response: rsp } = runFunction(req);
-  const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
-  const resources = Object.fromEntries(Object.entries(rsp.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj]));
-  // A protobuf Struct cannot carry undefined, and Crossplane would read an empty value as null.
-  expect(holes(resources, '')).toEqual([]);
-  return { rsp, resources, status: (rsp.desired?.composite?.resource as Obj | undefined)?.status ?? {}, fatal };
-}
-
-function holes(v: unknown, path: string): string[] {
-  if (v === undefined || v === null) return [path];
-  if (typeof v !== 'object') return [];
-  return Object.entries(v).flatMap(([k, x]) => holes(x, `${path}.${k}`));
-}
-
-const settingsWith = (patch: Obj | undefined) => ({ ...platformInput(), ...patch });
 
 /**
  * A case file says only what its test reads: a misspelt key (`fatl:`, `expect.phse:`) would
@@ -63,31 +39,13 @@ test('a case file with an unknown key is refused, naming it', () => {
 describe('Tenant cases', () => {
   test.each(casesIn('tenant'))('%s', (_file, c) => {
     onlyKnownKeys('tenant', c);
-    const tenant = c.tenant === 'example' ? { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.patch } } : c.tenant;
-    const required: Record<string, Obj[]> = {};
-    for (const [key, value] of Object.entries<any>(c.required ?? {})) {
-      required[key] = key.startsWith('apps-')
-        ? Array.from({ length: value }, (_, i) => ({ apiVersion: 'platform.aerogrid.io/v1alpha1', kind: 'App', metadata: { name: `app-${i}`, namespace: key.slice(5) } }))
-        : [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: key.slice('namespace-'.length), labels: value.labels } }];
-    }
-    const input = settingsWith(c.settings);
-    let result = render(request({ composite: tenant, required, input }));
-    if (!result.fatal) {
+    const { tenant, first, result } = renderTenantCase(c);
+    if (!first.fatal) {
       // A fresh Tenant composes its Namespaces alone: what lives in them is held back until
       // Crossplane observes them (it applies in no fixed order and stops at the first failure).
-      expect(new Set(Object.values(result.resources).map((r) => r.kind))).toEqual(new Set(['Namespace']));
-      expect(result.status.phase).toBe('Pending');
-      expect(result.status.message).toMatch(/^creating namespace\(s\) .*; \d+ object\(s\) in them follow once they exist$/);
-      const namespaces = Object.fromEntries(Object.entries(result.resources).map(([k, r]) => [k, { ...r, status: { phase: 'Active' } }]));
-      result = render(request({ composite: tenant, required, input, observed: namespaces }));
-    }
-    if (c.observed === 'all' && !result.fatal) {
-      // Play the API server: every desired object exists, namespaces are Active, quotas have status.
-      const observed = Object.fromEntries(Object.entries(result.resources).map(([k, r]) => [k, {
-        ...r,
-        status: r.kind === 'Namespace' ? { phase: 'Active' } : r.kind === 'ResourceQuota' ? { hard: r.spec.hard, used: {} } : undefined,
-      }]));
-      result = render(request({ composite: tenant, required, input, observed }));
+      expect(new Set(Object.values(first.resources).map((r) => r.kind))).toEqual(new Set(['Namespace']));
+      expect(first.status.phase).toBe('Pending');
+      expect(first.status.message).toMatch(/^creating namespace\(s\) .*; \d+ object\(s\) in them follow once they exist$/);
     }
     const { resources, status, fatal } = result;
     const e = c.expect;
@@ -160,36 +118,7 @@ describe('a Tenant whose namespace is being deleted', () => {
 describe('App cases', () => {
   test.each(casesIn('app'))('%s', (_file, c) => {
     onlyKnownKeys('app', c);
-    const base = exampleApp() as Obj;
-    const OLD_IMAGE = 'registry.example.com/aerogrid/acme/hello:91bc0000000000000000000000000000000000000000000000000000000000aa';
-    const app: Obj = { ...base, spec: { ...base.spec, ...JSON.parse(JSON.stringify(c.app ?? {}).replaceAll('$OLD_IMAGE', OLD_IMAGE)) } };
-    const tenant: Obj = { ...exampleTenant(), spec: { ...(exampleTenant().spec as Obj), ...c.tenant } };
-    const input = settingsWith(c.settings);
-
-    // What the current source builds to, for the $BUILT, $JOB and $DIGEST placeholders.
-    const spec = AppSpec.parse(app.spec);
-    const runtime = spec.runtime ?? (input.defaultRuntime as string);
-    const baseImage = (input.runtimes as Obj)[runtime]?.baseImage ?? 'none';
-    const digest = sourceDigest(spec.files, runtime, baseImage);
-    const names = buildNames(input as never, 'acme', 'hello', digest);
-    const rebuilt = buildNames(input as never, 'acme', 'hello', digest, 1);
-    const vars: Record<string, string> = {
-      $BUILT: names.image, $JOB: names.job, $DIGEST: digest, $BUILT_R1: rebuilt.image, $JOB_R1: rebuilt.job,
-      $OLD_IMAGE: OLD_IMAGE,
-    };
-    const subst = (v: unknown): any => JSON.parse(JSON.stringify(v ?? null).replace(/\$[A-Z_0-9]+/g, (m) => vars[m] ?? m));
-
-    const ns = tenantNamespace('acme-dev', 'acme');
-    if (c.namespace) ns.metadata!.labels = c.namespace.labels;
-    const required: Record<string, unknown[]> = c.required === 'none' ? {} : { namespace: [ns], [tenantRequirement('acme')]: [tenant] };
-    // The App's pods and the namespace's events, as Crossplane fetched them when the function asked.
-    for (const key of ['pods', 'events'] as const) if (c[key]) required[key] = subst(c[key]);
-    const composite: Obj = { ...app, ...(c.status ? { status: subst(c.status) } : {}) };
-    if (c.appNamespace) composite.metadata = { ...composite.metadata, namespace: c.appNamespace };
-    // Observed objects as Crossplane hands them over: a build's Job under that build's own key.
-    const buildKey = (o: Obj) => `build-job-${o.metadata.name.slice(o.metadata.name.lastIndexOf('-build-') + '-build-'.length)}`;
-    const observed = Object.fromEntries(Object.entries<Obj>(subst(c.observed ?? {})).map(([k, o]) => [k === 'job' ? buildKey(o) : k, o]));
-    const { rsp, resources: byKey, status, fatal } = render(request({ composite, required, input, observed }));
+    const { rsp, resources: byKey, status, fatal, subst } = renderAppCase(c);
     // Crossplane applies a desired object to the name it observed under the same key, so each
     // build (a Job, its context) must have a key of its own that follows its name.
     for (const [k, r] of Object.entries(byKey)) {
