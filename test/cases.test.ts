@@ -157,7 +157,7 @@ describe('App cases', () => {
     if (e.publicPolicy === true) expect(rules).toEqual([{}]);
     if (e.publicPolicy === false) {
       expect(rules).toHaveLength(1);
-      expect(rules[0].from).toEqual([{ source: { requestPrincipals: ['https://acme.eu.auth0.com/*'] } }]);
+      expect(rules[0].from).toEqual([{ source: { requestPrincipals: ['https://acme.eu.auth0.com//*'] } }]);
       expect(rules[0].when[0].key).toBe('request.auth.claims[https://aerogrid.io/groups]');
       expect(resources.requestauthentication.spec.jwtRules[0]).toMatchObject({
         // The Istio CRD names this field jwks_uri: a hand-written jwksUri would be pruned by the API server.

@@ -72,6 +72,18 @@ export function requestAuthentication(tenant: TenantSpec, ctx: RouteContext): Ku
 }
 
 /**
+ * The request principals of a tenant's tokens. A request principal is `<iss>/<sub>`, and
+ * Istio splits a pattern at its last `/` into the issuer and the subject, each matched against
+ * the token's claims. Auth0's issuers end in `/` (the schema requires it), so the pattern is
+ * the issuer, a `/`, then `*`. `${issuer}*` would ask for an issuer without its final slash,
+ * and Envoy would refuse every valid token: Istio's config generator showed it
+ * (test/istio.test.ts).
+ */
+export function requestPrincipals(tenant: TenantSpec): string[] {
+  return [`${tenant.auth.issuer}/*`];
+}
+
+/**
  * A RequestAuthentication alone rejects bad tokens but lets token-less requests through.
  * This ALLOW policy requires a request principal from the tenant's issuer and one of the
  * allowed groups; a public App gets an ALLOW-all instead, which is the only way to open it.
@@ -80,7 +92,7 @@ export function authorizationPolicy(spec: AppSpec, tenant: TenantSpec, groups: s
   const rules = spec.access.public
     ? [{}]
     : [{
-        from: [{ source: { requestPrincipals: [`${tenant.auth.issuer}*`] } }],
+        from: [{ source: { requestPrincipals: requestPrincipals(tenant) } }],
         when: [{ key: `request.auth.claims[${tenant.auth.groupsClaim}]`, values: groups }],
       }];
   return AuthorizationPolicy.manifest({
