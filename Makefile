@@ -27,9 +27,10 @@ node-version:
 
 ## tools: build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet,
 ## kube-scheduler, Crossplane core and CLI, crane, Kaniko and the node's images, the Python package
-## mirror, Argo CD and function-go-templating (the peer); install Debian's containerd, runc, CNI
-## plugins, mmdebstrap, dnsmasq, docker-registry, lua5.1, zsh, fish, chromium, redis-server and git
-## (cached in ~/.cache/aerogrid, keyed by version). test-tools: all of it but Argo CD.
+## mirror, the Istio tier's harness (test/istio/), Argo CD and function-go-templating (the peer);
+## install Debian's containerd, runc, CNI plugins, mmdebstrap, dnsmasq, docker-registry, lua5.1, zsh,
+## fish, chromium, redis-server and git (cached in ~/.cache/aerogrid, keyed by version). test-tools:
+## all of it but the Istio harness and Argo CD, which `make unit` builds beside the tests.
 tools:
 	bash scripts/tools.sh all
 
@@ -60,14 +61,16 @@ check-generated: deps
 ## crossplane CLI's render and validate), T3 (real Crossplane core on etcd + kube-apiserver:
 ## admission, reconciliation, the CLI end to end, the legacy flavour, the console in Chromium) and
 ## the GitOps tier (real Argo CD syncing the platform, tenants and Apps from a Git repository), the
-## real node (T6) and the builds on it. Argo CD (about 20 minutes the first time) builds in the
-## background at the lowest priority while the other tiers run; those that need it run last
-## (test/sequencer.cjs) and wait for it (scripts/tools.sh holds its lock). One file at a time: each
-## end-to-end file starts a whole platform and node of its own.
+## real node (T6) and the builds on it, and the Istio tier (Istio's analyzers and config generator
+## over everything the function composes, test/istio/). The Istio harness (about 6 minutes the first
+## time), then Argo CD (about 20), build in the background at the lowest priority while the other
+## tiers run; those that need them run last (test/sequencer.cjs) and wait for them (scripts/tools.sh
+## holds each build's lock). One file at a time: each end-to-end file starts a whole platform and
+## node of its own.
 unit: deps test-tools
-	@mkdir -p out; nice -n 19 bash scripts/tools.sh argocd > out/argocd-build.log 2>&1 & argocd=$$!; \
+	@mkdir -p out; nice -n 19 bash scripts/tools.sh istio-harness argocd > out/background-build.log 2>&1 & background=$$!; \
 	rc=0; $(JEST) --ci --maxWorkers=1 --testSequencer=./test/sequencer.cjs || rc=$$?; \
-	wait $$argocd || { echo "scripts/tools.sh argocd failed (out/argocd-build.log):"; tail -20 out/argocd-build.log; exit 1; }; \
+	wait $$background || { echo "scripts/tools.sh istio-harness argocd failed (out/background-build.log):"; tail -20 out/background-build.log; exit 1; }; \
 	exit $$rc
 
 ## test: every tier that runs on this machine.

@@ -3,7 +3,7 @@
 # the repo keyed by version. Idempotent: a tool already in the cache is not built again.
 #
 #   scripts/tools.sh [all|test-tools|control-plane]       build what is missing (control-plane: what make demo needs;
-#                                                         test-tools: what make test needs but Argo CD, which it builds beside the tests)
+#                                                         test-tools: what make test needs but the Istio harness and Argo CD, which it builds beside the tests)
 #   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh function-go-templating               the peer function: make bench and test/peers.test.ts
@@ -20,6 +20,8 @@
 #                                                         CNI plugins, mmdebstrap and dnsmasq, crane, the Kaniko executor, the
 #                                                         images (pause, Kaniko, one base per runtime) and the Python package mirror
 #   scripts/tools.sh crane | kaniko | images | pypi       one of those (`path images`, `path pypi`: their folders)
+#   scripts/tools.sh istio-harness                        the Istio tier's harness (test/istio/): Istio's analyzers and config
+#                                                         generator, at the version test/istio/go.mod pins, compiled as a Go test
 #
 # Every tool is built under a lock of its own (flock on $CACHE/.locks/TOOL) into a temporary
 # path that is renamed into place, so two runs that share the cache (two terminals, a CI job
@@ -80,7 +82,8 @@ bin_path() {
     images) echo "$CACHE/images" ;;
     pypi) echo "$CACHE/pypi-$(pypi_key)" ;;
     image-list) image_specs | cut -d' ' -f1,2 ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share, function-go-templating, crane, kaniko, images or pypi)" ;;
+    istio-harness) echo "$CACHE/istio-harness-$(istio_key)/istio-harness.test" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share, function-go-templating, crane, kaniko, images, pypi or istio-harness)" ;;
   esac
 }
 
@@ -565,6 +568,27 @@ build_pypi() {
   rm -rf "$out" && mv "$tmp" "$out"
 }
 
+# --- The Istio tier's harness ------------------------------------------------------------------
+# test/istio/ is a Go test over Istio's own analyzers and config generator (test/istio.test.ts
+# runs it). Its go.mod pins Istio (a development snapshot: the only Istio the module proxy serves
+# with the istio.io/api and client-go it needs) and go.sum fixes every module; the binary is
+# keyed by both and by the harness's source, so an edit to any of them builds a new one.
+istio_key() { cat "$ROOT"/test/istio/go.mod "$ROOT"/test/istio/go.sum "$ROOT"/test/istio/*.go | sha256sum | cut -c1-12; }
+
+build_istio_harness() {
+  local bin; bin=$(bin_path istio-harness)
+  [ -x "$bin" ] && { say "Istio harness: cached in $bin"; return; }
+  need_go
+  local version; version=$(awk '$1 == "istio.io/istio" { print $2 }' "$ROOT/test/istio/go.mod")
+  say "building the Istio harness (istio.io/istio $version; about 6 minutes the first time)"
+  mkdir -p "$(dirname "$bin")"
+  ( cd "$ROOT/test/istio" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -c -trimpath -o "$bin.tmp" . ) \
+    || die "cannot build the Istio harness (test/istio) with istio.io/istio $version from the Go module proxy ($(go env GOPROXY))"
+  mv "$bin.tmp" "$bin"
+  # One harness at a time in the cache (each is about 200 MB): the ones for older sources go.
+  local d; for d in "$CACHE"/istio-harness-*; do [ "$d" = "$(dirname "$bin")" ] || rm -rf "$d"; done
+}
+
 one() {
   case "$1" in
     kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler) with_lock kubernetes build_kubernetes ;;
@@ -584,11 +608,12 @@ one() {
     kaniko) with_lock kaniko build_kaniko ;;
     images) with_lock apt install_node_packages; build_images ;;
     pypi) with_lock pypi build_pypi ;;
+    istio-harness) with_lock istio-harness build_istio_harness ;;
     node) with_lock apt install_node_packages; one crane; build_images; one pypi ;;
     control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one registry; one node ;;
     test-tools) one control-plane; one lua; one shells; one chromium; one function-go-templating ;;
-    all) one test-tools; one argocd ;;
-    *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|path TOOL]" ;;
+    all) one test-tools; one istio-harness; one argocd ;;
+    *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|istio-harness|path TOOL]" ;;
   esac
 }
 
