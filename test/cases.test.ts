@@ -18,7 +18,7 @@ const KEYS = {
   app: {
     top: ['name', 'app', 'tenant', 'settings', 'namespace', 'appNamespace', 'required', 'pods', 'events', 'status', 'observed', 'expect'],
     expect: ['fatal', 'phase', 'resources', 'absent', 'jobName', 'buildPhase', 'message', 'url', 'deploymentImage', 'ready', 'condition', 'access',
-      'publicPolicy', 'allowedGroups', 'requirements', 'ttl', 'warning', 'envFromSecrets', 'replicas', 'revision', 'releases'],
+      'publicPolicy', 'allowedGroups', 'requirements', 'ttl', 'warning', 'envFromSecrets', 'replicas', 'revision', 'releases', 'serviceSelector'],
   },
 };
 function onlyKnownKeys(kind: keyof typeof KEYS, c: Obj) {
@@ -172,5 +172,14 @@ describe('App cases', () => {
     if ('replicas' in e) expect(resources.deployment.spec.replicas).toBe(e.replicas ?? undefined);
     if ('revision' in e) expect(status.revision).toBe(e.revision ?? undefined);
     if ('releases' in e) expect(status.releases ?? null).toEqual(e.releases);
+    // The Service selects the Deployment's pods (or it would have no endpoint), and never a build's
+    // pod (Kaniko is Ready while it builds, and would take a share of the traffic), except while a
+    // Service from before the server label waits for every pod to carry it (case 35).
+    const selects = (labels: Obj = {}) => Object.entries<string>(resources.service?.spec.selector ?? {}).every(([k, v]) => labels[k] === v);
+    const server = selects({ ...resources.deployment?.spec.template.metadata.labels });
+    if (resources.deployment) expect(server).toBe(true);
+    const serverOnly = resources.service?.spec.selector['app.kubernetes.io/component'] === 'server';
+    if (e.serviceSelector) expect(serverOnly ? 'server' : 'app').toBe(e.serviceSelector);
+    if (resources.job && e.serviceSelector !== 'app') expect(selects(resources.job.spec.template.metadata.labels)).toBe(false);
   });
 });

@@ -17,7 +17,7 @@ import { APP_UID, buildContext, buildJob, buildKeys, buildNames, jobState, sourc
 import { deploymentAvailable, readiness } from './ready.js';
 import { appPods, buildFailure, rolloutProblem, type RolloutProblem } from './workload.js';
 import {
-  FatalError, GROUP, LABEL_APP, LABEL_TENANT, commonLabels, conditionOf, emptyOutput, kube, requiredOne, statusOf,
+  FatalError, GROUP, LABEL_APP, LABEL_COMPONENT, LABEL_TENANT, SERVER_COMPONENT, commonLabels, conditionOf, emptyOutput, kube, requiredOne, statusOf,
   type Condition, type KubeObject, type RenderInput, type RenderOutput,
 } from './resources.js';
 import { appUrl, authorizationPolicy, requestAuthentication, service, virtualService, type RouteContext } from './route.js';
@@ -69,6 +69,7 @@ export function renderApp(input: RenderInput): RenderOutput {
     pathSegment: tenant.namespaces.length === 1 ? tenant.name : namespace,
     labels,
     selector,
+    serviceSelector: serviceSelectsServersOnly(input.observed.service, input.observed.deployment) ? { ...selector, [LABEL_COMPONENT]: SERVER_COMPONENT } : selector,
   };
   const url = appUrl(settings, route);
   const add = (key: string, resource: KubeObject) => {
@@ -131,7 +132,8 @@ export function renderApp(input: RenderInput): RenderOutput {
   }
 
   // Everything composed follows from these inputs alone; the key holds them all.
-  const key = [identity(spec), identity(settings), identity(tenant.spec), tenant.name, name, namespace, image ?? '', toBuild ? 'build' : ''].join('\u0000');
+  const key = [identity(spec), identity(settings), identity(tenant.spec), tenant.name, name, namespace, image ?? '', toBuild ? 'build' : '',
+    route.serviceSelector[LABEL_COMPONENT] ?? ''].join('\u0000');
   const composed = COMPOSED.get(key, () => composeApp(spec, settings, tenant, route, groups, image, toBuild), () => 2 * fileBytes(spec) + COMPOSED_OVERHEAD);
   for (const [k, resource] of composed) add(k, resource);
 
@@ -365,6 +367,27 @@ function checkSecretRefs(spec: AppSpec, namespace: string): void {
   }
 }
 
+/**
+ * Whether the Service may select only the pods labelled as the App's server. A build's pod carries
+ * the App's label too (the function reads it, and `aerogrid logs --build` finds it), and Kaniko's
+ * container is Ready while it builds: a Service selecting on the App's label alone would send a
+ * share of the App's traffic to it, refused, for the whole build. The Deployment's pods now carry
+ * the server label, but those of a Deployment made before it do not: switching the Service's
+ * selector at once would leave it no endpoint until they are replaced. So a new Service selects
+ * servers only; a Service that already does keeps doing so; an older Service switches once its
+ * Deployment's template carries the label and every pod is from that template.
+ */
+function serviceSelectsServersOnly(service: KubeObject | undefined, deployment: KubeObject | undefined): boolean {
+  if (!service) return true;
+  const selector = (service.spec as { selector?: Record<string, string> } | undefined)?.selector;
+  if (selector?.[LABEL_COMPONENT] === SERVER_COMPONENT) return true;
+  if (!deployment) return true;
+  const d = deployment as { metadata?: { generation?: number }; spec?: { template?: { metadata?: { labels?: Record<string, string> } } }; status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number } };
+  const labelled = d.spec?.template?.metadata?.labels?.[LABEL_COMPONENT] === SERVER_COMPONENT;
+  const rolled = (d.status?.observedGeneration ?? -1) >= (d.metadata?.generation ?? 0) && (d.status?.updatedReplicas ?? 0) === (d.status?.replicas ?? 0);
+  return labelled && rolled;
+}
+
 function containerImage(deployment: KubeObject | undefined): string | undefined {
   const containers = (deployment?.spec as { template?: { spec?: { containers?: { name?: string; image?: string }[] } } } | undefined)?.template?.spec?.containers;
   return containers?.find((c) => c.name === 'app')?.image;
@@ -382,7 +405,7 @@ function deployment(spec: AppSpec, image: string, route: RouteContext): KubeObje
       selector: { matchLabels: route.selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: route.labels },
+        metadata: { labels: { ...route.labels, [LABEL_COMPONENT]: SERVER_COMPONENT } },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

@@ -13,6 +13,9 @@ export const GROUP = 'platform.aerogrid.io';
 export const LABEL_TENANT = `${GROUP}/tenant`;
 export const LABEL_APP = `${GROUP}/app`;
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+/** The component label of an App's own pods (its Deployment's), which its build pods do not carry. */
+export const SERVER_COMPONENT = 'server';
 export const MANAGED_BY = 'aerogrid';
 
 /** A resource selector, as Crossplane's required resources take it. */

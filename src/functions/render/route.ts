@@ -14,7 +14,10 @@ export interface RouteContext {
   /** The path segment: the tenant's name, or the namespace when the tenant has several. */
   pathSegment: string;
   labels: Record<string, string>;
+  /** The App's pods and its builds' alike (the Deployment's selector, and the Istio policies'). */
   selector: Record<string, string>;
+  /** What the Service selects: the App's own pods only, never a build's (see app.ts). */
+  serviceSelector: Record<string, string>;
 }
 
 export function appPath(ctx: Pick<RouteContext, 'pathSegment' | 'app'>): string {
@@ -30,7 +33,7 @@ export function service(spec: AppSpec, ctx: RouteContext): KubeObject {
     metadata: { name: ctx.app, namespace: ctx.namespace, labels: ctx.labels },
     spec: {
       type: 'ClusterIP',
-      selector: ctx.selector,
+      selector: ctx.serviceSelector,
       ports: [{ name: 'http', port: 80, targetPort: spec.port, protocol: 'TCP', appProtocol: 'http' }],
     },
   });
