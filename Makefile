@@ -62,7 +62,7 @@ check-generated: deps
 ## admission, reconciliation, the CLI end to end, the legacy flavour, the console in Chromium) and
 ## the GitOps tier (real Argo CD syncing the platform, tenants and Apps from a Git repository), the
 ## real node (T6) and the builds on it, and the Istio tier (Istio's analyzers and config generator
-## over everything the function composes, test/istio/). The Istio harness (about 6 minutes the first
+## over everything the function composes, test/istio/). The Istio harness (about 7 minutes the first
 ## time), then Argo CD (about 20), build in the background at the lowest priority while the other
 ## tiers run; those that need them run last (test/sequencer.cjs) and wait for them (scripts/tools.sh
 ## holds each build's lock). One file at a time: each end-to-end file starts a whole platform and

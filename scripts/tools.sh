@@ -580,7 +580,7 @@ build_istio_harness() {
   [ -x "$bin" ] && { say "Istio harness: cached in $bin"; return; }
   need_go
   local version; version=$(awk '$1 == "istio.io/istio" { print $2 }' "$ROOT/test/istio/go.mod")
-  say "building the Istio harness (istio.io/istio $version; about 6 minutes the first time)"
+  say "building the Istio harness (istio.io/istio $version; about 7 minutes the first time)"
   mkdir -p "$(dirname "$bin")"
   ( cd "$ROOT/test/istio" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -c -trimpath -o "$bin.tmp" . ) \
     || die "cannot build the Istio harness (test/istio) with istio.io/istio $version from the Go module proxy ($(go env GOPROXY))"

@@ -1,6 +1,6 @@
 // The order of the test files: jest's own (the slowest first, from its cache of durations), except
 // that the tiers that need a tool built in the background run last: the Istio tier, then those that
-// need Argo CD. On a cold cache, `make test` builds the Istio harness (about 6 minutes) then Argo CD
+// need Argo CD. On a cold cache, `make test` builds the Istio harness (about 7 minutes) then Argo CD
 // (about 20) in the background while the other tiers run; these wait for them (scripts/tools.sh
 // holds each build's lock), so they should come when the builds are nearly done.
 const Sequencer = require('@jest/test-sequencer').default;
