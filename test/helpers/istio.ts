@@ -71,7 +71,9 @@ export function mesh(): Obj[] {
   ];
 }
 
-let nextIp = 10;
+let pods = 0;
+/** A pod address of its own, on 10.88.0.0/16 beside the gateway's 10.88.0.2. */
+const nextIp = () => { const n = pods++; return `10.88.${1 + Math.floor(n / 250)}.${2 + (n % 250)}`; };
 /**
  * The Pods a Deployment or a Job would make from its template: the template's labels and
  * containers, and, unless the template opts out, the sidecar Istio's injector adds (its
@@ -94,7 +96,7 @@ export function podsOf(owner: Obj, count: number): Obj[] {
         serviceAccountName: template.spec.serviceAccountName ?? 'default',
         containers: [...template.spec.containers, ...(injected ? [{ name: 'istio-proxy', image: PROXY_IMAGE }] : [])],
       },
-      status: { phase: 'Running', podIP: `10.88.1.${nextIp++}` },
+      status: { phase: 'Running', podIP: nextIp() },
     };
   });
 }
