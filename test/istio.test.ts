@@ -28,6 +28,9 @@ interface Promised { tenant: TenantSpec & { name: string }; access: 'jwt' | 'pub
 
 interface Built { scenario: Scenario; promises: Record<string, Promised> } // by namespace/app
 
+/** The image an App runs once built, in scenarios that need its Deployment before its build is done. */
+const BUILT_IMAGE = 'registry.aerogrid.internal:5000/apps/acme/hello:built';
+
 /** A Tenant's composed objects, once Crossplane observed its Namespaces. */
 function tenantObjects(tenant: Obj): Obj[] {
   const r = render(request({ composite: tenant, observed: observedNamespaces(tenant as never) }));
@@ -41,7 +44,7 @@ function appObjects(app: Obj, tenant: Obj, resources?: Obj[]): Obj[] {
   if (!own.some((r) => r.kind === 'Service')) throw new Error(`App ${app.metadata.namespace}/${app.metadata.name} composes nothing`);
   let deployment = own.find((r) => r.kind === 'Deployment');
   if (!deployment) {
-    const built = render(request({ composite: { ...app, spec: { ...app.spec, image: 'registry.aerogrid.internal:5000/apps/acme/hello:built' } }, required: appRequired(app as never, tenant as never) as never }));
+    const built = render(request({ composite: { ...app, spec: { ...app.spec, image: BUILT_IMAGE } }, required: appRequired(app as never, tenant as never) as never }));
     deployment = Object.values(built.resources).find((r) => r.kind === 'Deployment');
     if (!deployment) throw new Error(`App ${app.metadata.namespace}/${app.metadata.name} composes no Deployment even with an image: ${built.fatal ?? JSON.stringify(built.status)}`);
   }
@@ -62,7 +65,7 @@ function promiseOf(app: Obj, tenant: Obj): Promised {
 /** The example App, built, as a developer would push it into a namespace. */
 const builtExample = (namespace: string): Obj => {
   const app = exampleApp() as Obj;
-  return { ...app, metadata: { name: 'hello', namespace }, spec: { ...app.spec, image: 'registry.aerogrid.internal:5000/apps/acme/hello:built' } };
+  return { ...app, metadata: { name: 'hello', namespace }, spec: { ...app.spec, image: BUILT_IMAGE } };
 };
 
 /**
@@ -162,14 +165,15 @@ function problemsOf(b: Built, r: ScenarioResult): string[] {
   const problems = r.findings.filter((f) => f.level !== 'Info').map((f) => `analyzer: ${f.message}`);
   if (r.configError) return [...problems, `istiod refuses the configuration: ${r.configError}`];
   if (r.skipped?.length) problems.push(`analyzers skipped: ${r.skipped.join(', ')}`);
+  const podOf = (w: WorkloadResult) => b.scenario.objects.find((o) => o.kind === 'Pod' && o.metadata.name === w.pod && o.metadata.namespace === w.namespace)!;
   for (const w of r.workloads) {
-    const pod = b.scenario.objects.find((o) => o.kind === 'Pod' && o.metadata.name === w.pod && o.metadata.namespace === w.namespace)!;
+    const pod = podOf(w);
     const p = b.promises[key(w.namespace, appOf(pod)!)];
     if (!p) { problems.push(`${w.namespace}/${w.pod}: a workload no App promises anything for`); continue; }
     const port = pod.spec.containers[0].ports[0].containerPort;
     problems.push(...judge(w, p, port).map((x) => `${w.namespace}/${w.pod}: ${x}`));
   }
-  const checked = new Set(r.workloads.map((w) => key(w.namespace, appOf(b.scenario.objects.find((o) => o.kind === 'Pod' && o.metadata.name === w.pod && o.metadata.namespace === w.namespace)!)!)));
+  const checked = new Set(r.workloads.map((w) => key(w.namespace, appOf(podOf(w))!)));
   const missing = Object.keys(b.promises).filter((k) => !checked.has(k));
   if (missing.length) problems.push(`no workload checked for ${missing.join(', ')}`);
   return problems;
