@@ -113,9 +113,13 @@ describe('a failure, for real: the version before keeps answering', () => {
   test('an App that crashes at start: Failed, CrashLoopBackOff and its last log lines in the status', async () => {
     const crash = appPy('crash', 'import sys\nprint("connecting to the database")\nsys.exit("DATABASE_URL is not set")');
     must(p.cp.apply([app('echo', { ...v1, 'app.py': crash })]));
+    // Both the message and the Available condition must say so. Once (one CI run in several) the
+    // App was read with the message saying CrashLoopBackOff and the condition still NotAvailable,
+    // from one render to the next, so the wait is for both.
     const failed = await waitUntil('echo to fail its rollout', () => {
       const a = get('echo');
-      return a.status?.phase === 'Failed' && /CrashLoopBackOff/.test(a.status.message) ? a : undefined;
+      const available = (a.status?.conditions ?? []).find((c: Obj) => c.type === 'Available');
+      return a.status?.phase === 'Failed' && /CrashLoopBackOff/.test(a.status.message) && available?.reason === 'CrashLoopBackOff' ? a : undefined;
     }, 240_000, () => JSON.stringify(get('echo').status));
     // Its stdout and stderr lines, in the order the runtime wrote them to the log.
     expect(failed.status.message).toMatch(/^rollout of sha256:[0-9a-f]{12}… failed: container app of pod echo-[a-z0-9]+-[a-z0-9]+ crashes at start \(CrashLoopBackOff: exit code 1, restarted \d+ times?\); its last log lines: (connecting to the database \| DATABASE_URL is not set|DATABASE_URL is not set \| connecting to the database); still serving sha256:[0-9a-f]{12}…-r1$/);
