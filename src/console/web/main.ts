@@ -344,6 +344,10 @@ async function appPage(namespace: string, name: string): Promise<void> {
     }
   };
   let lastPhase = app.status?.phase;
+  // The newest App the watch delivered. Its event can beat the Save's own response (a refusal
+  // comes within a second), so a new push's progress starts from it too, or it would wait for an
+  // event that has already come.
+  let latest: Obj | undefined;
   const follow = (a: Obj) => {
     // The status is live; the files stay those the page loaded or saved (`base`), so that a
     // change made elsewhere meanwhile is a conflict on Save, never overwritten.
@@ -379,6 +383,7 @@ async function appPage(namespace: string, name: string): Promise<void> {
       if (applied.leftRollback !== undefined) say(`left the rollback to revision ${applied.leftRollback}: building from source again`);
       progress = new Progress(applied.metadata.generation, since, (line) => say(line, /^(failed|the platform refused|build failed)/.test(line) ? 'bad' : /^ready/.test(line) ? 'good' : ''));
       follow(applied);
+      if (latest && progress && progress.see(latest).done) progress = undefined;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       if (err.status === 409) {
@@ -419,7 +424,10 @@ async function appPage(namespace: string, name: string): Promise<void> {
   void showLogs();
   live([namespace], name, (type, a) => {
     if (type === 'DELETED') say('the App was deleted', 'bad');
-    else follow(a);
+    else {
+      latest = a;
+      follow(a);
+    }
   });
 }
 
