@@ -4,7 +4,7 @@
 #
 #   scripts/tools.sh [all|test-tools|control-plane]       build what is missing (control-plane: what make demo needs;
 #                                                         test-tools: what make test needs but the Istio harness and Argo CD, which it builds beside the tests)
-#   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd   one of them
+#   scripts/tools.sh kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|kube-proxy|etcd   one of them
 #   scripts/tools.sh ghz                                  the gRPC load generator for make bench
 #   scripts/tools.sh function-go-templating               the peer function: make bench and test/peers.test.ts
 #   scripts/tools.sh path TOOL                            print the cached binary's path
@@ -16,9 +16,10 @@
 #   scripts/tools.sh chromium                             Debian's chromium (the console's browser tests; Playwright cannot download one here)
 #   scripts/tools.sh argocd                               Argo CD (one multi-call binary), Debian's redis-server and git
 #                                                         (`path argocd-share`: its CRDs, base ConfigMaps, git-verify-wrapper.sh)
-#   scripts/tools.sh node                                 the real node: kubelet and kube-scheduler, Debian's containerd, runc,
-#                                                         CNI plugins, mmdebstrap and dnsmasq, crane, the Kaniko executor, the
-#                                                         images (pause, Kaniko, one base per runtime) and the Python package mirror
+#   scripts/tools.sh node                                 the real node: kubelet, kube-scheduler and kube-proxy, Debian's containerd,
+#                                                         runc, CNI plugins, mmdebstrap and dnsmasq, crane, the Kaniko executor, CoreDNS,
+#                                                         the images (pause, Kaniko, CoreDNS, one base per runtime) and the Python package mirror
+#   scripts/tools.sh coredns | helm                       CoreDNS (the cluster DNS) and helm (Crossplane's chart)
 #   scripts/tools.sh crane | kaniko | images | pypi       one of those (`path images`, `path pypi`: their folders)
 #   scripts/tools.sh istio-harness                        the Istio tier's harness (test/istio/): Istio's analyzers and config
 #                                                         generator, at the version test/istio/go.mod pins, compiled as a Go test
@@ -55,6 +56,9 @@ CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
 KANIKO_VERSION="${KANIKO_VERSION:-v1.25.5}"
 PAUSE_VERSION="${PAUSE_VERSION:-3.10}"
 PYPISERVER_VERSION="${PYPISERVER_VERSION:-2.4.2}"
+# The in-cluster install (issue 30): cluster DNS, and helm for Crossplane's chart.
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+HELM_VERSION="${HELM_VERSION:-v4.3.2}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR_SRC="${AEROGRID_VENDOR_SRC:-$ROOT/../shared/vendor-src}"
@@ -69,7 +73,9 @@ die() { echo "tools: $*" >&2; exit 1; }
 
 bin_path() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
+    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|kube-proxy) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
+    coredns) echo "$CACHE/coredns-$COREDNS_VERSION/coredns" ;;
+    helm) echo "$CACHE/helm-$HELM_VERSION/helm" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
     ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
     crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
@@ -120,7 +126,7 @@ build_in_module() {
   )
 }
 
-KUBERNETES_COMMANDS="kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler"
+KUBERNETES_COMMANDS="kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy"
 
 build_kubernetes() {
   local out; out=$(dirname "$(bin_path kube-apiserver)")
@@ -166,6 +172,18 @@ go_install() {
 # ghz, a gRPC load generator in Go: the benchmark's client must not be the bottleneck, and a
 # Node client is (its own decoding of the responses costs more than some servers' work).
 build_ghz() { go_install "$(bin_path ghz)" "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"; }
+
+# CoreDNS, the cluster's DNS, run as Pods (its image: coredns_image). Its main package is the module's root.
+build_coredns() {
+  local out; out=$(dirname "$(bin_path coredns)")
+  [ -x "$out/coredns" ] && { say "coredns $COREDNS_VERSION: cached in $out"; return; }
+  need_go
+  mkdir -p "$out"
+  build_in_module github.com/coredns/coredns "$COREDNS_VERSION" "$out" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" github.com/coredns/coredns
+}
+
+# helm, which installs Crossplane's chart as a platform team does.
+build_helm() { go_install "$(bin_path helm)" "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"; }
 
 # go-containerregistry's crane: packs the node's images and pushes them to the local registry.
 build_crane() { go_install "$(bin_path crane)" "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"; }
@@ -491,6 +509,15 @@ crane_image_of() {
   crane_image "$work/layer.tar" --entrypoint /crane -u 65532:65532 -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 }
 
+# CoreDNS as an image: the static binary alone, run as 65532 (the cluster's DNS: scripts/lib/cluster.ts).
+coredns_image() {
+  local work=$1 r="$1/rootfs"
+  mkdir -p "$r"
+  cp "$(bin_path coredns)" "$r/coredns"
+  layer_of "$r" "$work/layer.tar"
+  crane_image "$work/layer.tar" --entrypoint /coredns -u 65532:65532
+}
+
 # A runtime's base image: Debian's python3 of the suite ($2), bootstrapped with mmdebstrap, and a
 # virtual environment in /opt/venv first on PATH. It gives `python` and `pip` (Debian's python3
 # package has no `python` command, and its system Python refuses pip installs, PEP 668), and pip
@@ -515,6 +542,23 @@ base_image() {
     -l "org.opencontainers.image.description=Debian $suite python3 with a virtual environment in /opt/venv (aerogrid base)"
 }
 
+# The base of aerogrid's own images (the function's and the console's): Debian trixie's Node.js
+# (20.19, which package.json's engines asks for), bootstrapped with mmdebstrap, and nothing to
+# administer it with (as base_image). scripts/lib/images.ts puts the compiled JavaScript and the
+# production dependencies on top.
+node_base_image() {
+  local work=$1 suite=trixie
+  SOURCE_DATE_EPOCH=0 nice mmdebstrap --quiet --variant=minbase --include=nodejs,ca-certificates \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/lib/x86_64-linux-gnu/gconv/*' \
+    --customize-hook='chroot "$1" sh -c "dpkg --purge --force-remove-essential --force-depends \$(dpkg-query -W -f \"\\\${Package}\\n\" apt debconf perl-base sqv gpgv \"libapt-pkg*\" 2>/dev/null)"' \
+    --customize-hook='chroot "$1" node -e "const [a, b] = process.versions.node.split(\".\").map(Number); if (a < 20 || (a === 20 && b < 19)) process.exit(1)"' \
+    "$suite" "$work/layer.tar" "$DEBIAN_MIRROR" >&2 || die "mmdebstrap of $suite with nodejs failed (or its Node.js is older than 20.19)"
+  crane_image "$work/layer.tar" --cmd node -e PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -e LANG=C.UTF-8 -e NODE_ENV=production \
+    -l "org.opencontainers.image.description=Debian $suite nodejs (aerogrid base)"
+}
+
 # The image keys: a new recipe (this file's functions) or version gives a new folder.
 recipe_key() { declare -f "$@" | sha256sum | cut -c1-12; }
 
@@ -524,6 +568,8 @@ image_specs() {
   echo "platform/pause:$PAUSE_VERSION $dir/pause-$PAUSE_VERSION-$(recipe_key pause_image crane_image layer_of) pause_image"
   echo "platform/kaniko-executor:$KANIKO_VERSION $dir/kaniko-$KANIKO_VERSION-$(recipe_key kaniko_image crane_image layer_of) kaniko_image"
   echo "platform/crane:$CRANE_VERSION $dir/crane-$CRANE_VERSION-$(recipe_key crane_image_of crane_image layer_of) crane_image_of"
+  echo "platform/coredns:${COREDNS_VERSION#v} $dir/coredns-$COREDNS_VERSION-$(recipe_key coredns_image crane_image layer_of) coredns_image"
+  echo "platform/node:20-trixie $dir/node-trixie-$(recipe_key node_base_image crane_image) node_base_image"
   local pair runtime suite
   for pair in $BASE_RUNTIMES; do
     runtime=${pair%%=*}; suite=${pair#*=}
@@ -534,6 +580,7 @@ image_specs() {
 build_images() {
   with_lock kubernetes build_kubernetes >/dev/null
   with_lock kaniko build_kaniko
+  with_lock coredns build_coredns
   mkdir -p "$(images_dir)"
   local ref layout builder args
   while read -r ref layout builder args; do
@@ -591,7 +638,9 @@ build_istio_harness() {
 
 one() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler) with_lock kubernetes build_kubernetes ;;
+    kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|kube-proxy) with_lock kubernetes build_kubernetes ;;
+    coredns) with_lock coredns build_coredns ;;
+    helm) with_lock helm build_helm ;;
     etcd) with_lock etcd build_etcd ;;
     ghz) with_lock ghz build_ghz ;;
     lua) with_lock apt install_lua ;;

@@ -6,11 +6,11 @@
 // outside the run directory.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { startControlPlane, type ControlPlane } from '../scripts/lib/controlplane.js';
+import { dirname, join } from 'node:path';
+import { serviceIp, type ControlPlane } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
-import { OUTSIDE_PATHS, startNode, type Node } from '../scripts/lib/node.js';
+import { OUTSIDE_PATHS, startControlPlaneForNode, startNode, type Node } from '../scripts/lib/node.js';
 import { platformSettings } from '../scripts/lib/platform.js';
 
 type Obj = Record<string, any>;
@@ -36,7 +36,9 @@ function host(): Record<string, string[]> {
     addresses: lines('ip', '-o', 'addr', 'show').map((l) => l.split(/\s+/).slice(1, 4).join(' ')),
     routes: lines('ip', 'route', 'show', 'table', 'all'),
     netns: lines('ip', 'netns', 'list'),
-    iptables: existsSync('/usr/sbin/iptables-save') ? lines('iptables-save').map((l) => l.replace(/\[\d+:\d+\]/g, '')) : [],
+    // Both backends and both families: kube-proxy runs in the node's namespace and must write none of the host's.
+    iptables: ['iptables-save', 'ip6tables-save', 'iptables-legacy-save', 'ip6tables-legacy-save']
+      .filter((cmd) => existsSync(`/usr/sbin/${cmd}`)).flatMap((cmd) => lines(cmd).map((l) => `${cmd}: ${l.replace(/\[\d+:\d+\]/g, '')}`)),
     sysctls: sysctls('/proc/sys'),
     cgroups: readdirSync('/sys/fs/cgroup').flatMap((c) => {
       try {
@@ -85,9 +87,10 @@ const settings = platformSettings();
 
 beforeAll(async () => {
   before = host();
-  cp = await startControlPlane({ controllers: 'all' });
+  let network;
+  ({ cp, network } = await startControlPlaneForNode({ controllers: 'all' }));
   const registryName = settings.registry.split('/')[0];
-  node = await startNode(cp, { registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
+  node = await startNode(cp, { network, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
 }, 300_000);
 
 afterAll(async () => {
@@ -144,6 +147,38 @@ describe('a real node', () => {
     expect(must(cp.kubectl('exec', pods[0].metadata.name, '--', 'python', '-c', 'print(6 * 7)')).stdout.trim()).toBe('42');
     expect(must(cp.kubectl('logs', pods[0].metadata.name)).stdout).toMatch(/"GET \/hostname HTTP\/1\.1" 200/);
   }, 180_000);
+
+  test('Services work: pods resolve *.svc.cluster.local through CoreDNS and reach a Service by name through kube-proxy\'s rules, which are in the node\'s namespace only', async () => {
+    must(cp.apply([{
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    }]));
+    const clusterIp = JSON.parse(must(cp.kubectl('get', 'service', 'web', '-o', 'json')).stdout).spec.clusterIP;
+    const registryHost = settings.registry.split('/')[0].split(':')[0];
+    const script = [
+      'import socket, urllib.request',
+      'print(open("/etc/resolv.conf").read().split("nameserver ")[1].split()[0])',
+      'print(socket.gethostbyname("kubernetes.default.svc.cluster.local"))',
+      'print(socket.gethostbyname("web"))',
+      `print(socket.gethostbyname("${registryHost}"))`,
+      'print(urllib.request.urlopen("http://web.default.svc/hostname", timeout=10).status)',
+    ].join('\n');
+    const image = settings.runtimes[settings.defaultRuntime].baseImage;
+    must(cp.apply([pod('client', image, ['python', '-c', script])]));
+    const status = await waitUntil('pod client to finish', () => {
+      const s = phaseOf('client');
+      return s.phase === 'Succeeded' || s.phase === 'Failed' ? s : undefined;
+    }, 120_000);
+    const log = cp.kubectl('logs', 'client').stdout;
+    expect({ phase: status.phase, lines: log.trim().split('\n') }).toEqual({
+      phase: 'Succeeded',
+      lines: [node.network.dnsIp, serviceIp(node.network.serviceCidr, 1), clusterIp, node.network.hostIp, '200'],
+    });
+    // The rules: in the node's namespace, for this Service; none in the host's (the last test reads all of them).
+    const rules = node.network.exec('iptables-save', '-t', 'nat').stdout;
+    expect(rules).toMatch(new RegExp(`-A KUBE-SERVICES -d ${clusterIp.replaceAll('.', '\\.')}/32 .*default/web`));
+    expect(spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).stdout).not.toMatch(/KUBE-/);
+  }, 180_000);
 });
 
 describe('stopping the node', () => {
@@ -153,7 +188,7 @@ describe('stopping the node', () => {
     await cp.stop();
     const after = host();
     // A process of the node's would name the run directory, or be one of these.
-    const ours = (p: string) => p.includes(dir) || /(kubelet|kube-scheduler|containerd|dnsmasq|docker-registry|pypiserver|etcd|kube-apiserver|kube-controller)/.test(p);
+    const ours = (p: string) => p.includes(dir) || /(kubelet|kube-scheduler|kube-proxy|coredns|containerd|dnsmasq|docker-registry|pypiserver|etcd|kube-apiserver|kube-controller)/.test(p);
     const found: Record<string, { added: string[]; removed: string[] }> = {};
     for (const key of Object.keys(before)) {
       const d = diff(before[key], after[key]);
@@ -164,6 +199,7 @@ describe('stopping the node', () => {
     const empty = Object.fromEntries(Object.keys(before).map((k) => [k, { added: [], removed: [] }]));
     expect(found).toEqual(empty);
     expect(existsSync(dir)).toBe(false);
+    expect(existsSync(dirname(node.network.netns))).toBe(false);
     expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toMatch(new RegExp(`\\b${node.network.hostLink}\\b`));
   }, 120_000);
 });

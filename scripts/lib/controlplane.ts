@@ -1,6 +1,6 @@
 // A real control plane, minus what cannot run here: etcd, kube-apiserver and (optionally)
 // kube-controller-manager (pinned, built by scripts/tools.sh from the Go module proxy) as local
-// processes on 127.0.0.1, with PKI made per run, RBAC authorization and the default admission
+// processes (the API server on 127.0.0.1, or where a real node's pods reach it), with PKI made per run, RBAC authorization and the default admission
 // plugins (Pod Security included). Crossplane core runs on top of it: scripts/lib/crossplane.ts.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,13 +77,32 @@ export interface ControlPlaneOptions {
    * kube-apiserver starts; returns more flags for it (say, --authentication-config).
    */
   beforeApiserver?: (dir: string) => Promise<string[]>;
+  /**
+   * For a real node's pods: the host address the API server listens on and advertises (the
+   * `kubernetes` Service's endpoint), and the Service IP range (the node routes it through
+   * kube-proxy's rules). Without it the API server listens on 127.0.0.1 only, with 10.96.0.0/16.
+   */
+  cluster?: { address: string; serviceCidr: string };
 }
+
+/** Address n of a Service range: 1 is the `kubernetes` Service's ClusterIP. */
+export const serviceIp = (cidr: string, n: number) => {
+  const [a, b, c, d] = cidr.split('/')[0].split('.').map(Number);
+  const v = ((a << 24) | (b << 16) | (c << 8) | d) + n;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+};
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
   // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
   authority(dir, 'ca');
-  issue(dir, 'apiserver', 'ca', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  // In-cluster clients dial the `kubernetes` Service: its ClusterIP and its names are in the certificate too.
+  const address = opts.cluster?.address ?? '127.0.0.1';
+  const serviceCidr = opts.cluster?.serviceCidr ?? '10.96.0.0/16';
+  const inCluster = opts.cluster
+    ? `,IP:${address},IP:${serviceIp(serviceCidr, 1)},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`
+    : '';
+  issue(dir, 'apiserver', 'ca', '/CN=kube-apiserver', `subjectAltName=IP:127.0.0.1,DNS:localhost${inCluster}\nextendedKeyUsage=serverAuth\n`);
   issue(dir, 'admin', 'ca', '/O=system:masters/CN=aerogrid-admin', 'extendedKeyUsage=clientAuth\n');
   // The API server's client toward kubelets (logs, exec, port-forward), bound to system:kubelet-api-admin below.
   issue(dir, 'apiserver-kubelet-client', 'ca', '/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\n');
@@ -107,20 +126,20 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     '--initial-cluster', `default=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level', 'warn',
   ]);
   await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30000, () => logs);
-  // A /16 of Service IPs: every App composes a ClusterIP Service, and the /24 this had at first
-  // ran out at 253 of the scale run's 1,000 Apps ("failed to allocate a serviceIP: range is full").
+  // A /16 of Service IPs by default: every App composes a ClusterIP Service, and a /24 ran out at
+  // 253 of the scale run's 1,000 Apps ("failed to allocate a serviceIP: range is full").
   run(toolPath('kube-apiserver'), [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--bind-address=${address}`, `--advertise-address=${address}`, `--secure-port=${apiPort}`,
     '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
-    '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--v=0',
+    `--service-cluster-ip-range=${serviceCidr}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--v=0',
     '--kubelet-client-certificate=apiserver-kubelet-client.crt', '--kubelet-client-key=apiserver-kubelet-client.key',
     '--kubelet-certificate-authority=ca.crt', '--kubelet-preferred-address-types=InternalIP',
     ...((await opts.beforeApiserver?.(dir)) ?? []),
   ]);
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
 kind: Config
-clusters: [{ name: aerogrid, cluster: { server: "https://127.0.0.1:${apiPort}", certificate-authority: ${join(dir, 'ca.crt')} } }]
+clusters: [{ name: aerogrid, cluster: { server: "https://${address}:${apiPort}", certificate-authority: ${join(dir, 'ca.crt')} } }]
 users: [{ name: ${user}, user: { client-certificate: ${join(dir, `${user}.crt`)}, client-key: ${join(dir, `${user}.key`)} } }]
 contexts: [{ name: aerogrid, context: { cluster: aerogrid, user: ${user}${namespace ? `, namespace: ${namespace}` : ''} } }]
 current-context: aerogrid

@@ -1,7 +1,8 @@
 // A real node for the local control plane, as ../shared/real-node/RECIPE.md found it runs here:
-// kubelet and kube-scheduler (built by scripts/tools.sh from the Go module proxy), Debian's
-// containerd, runc and CNI plugins, the images tools.sh made (pause, Kaniko, one base per runtime)
-// in a registry, a Python package index, and a DNS server that names them.
+// kubelet, kube-scheduler and kube-proxy (built by scripts/tools.sh from the Go module proxy),
+// Debian's containerd, runc and CNI plugins, the images tools.sh made (pause, Kaniko, CoreDNS, one
+// base per runtime) in a registry, a Python package index, a DNS server that names them, and
+// CoreDNS as the cluster's DNS (scripts/lib/cluster.ts).
 //
 // The network. Pods get addresses on a bridge this node creates, never a host address. The bridge
 // lives in a network namespace of the node's own (a file in the run directory); containerd runs
@@ -9,6 +10,9 @@
 // host: the host side (hostIp, 10.89.X.1) is where the registry, the package index and the DNS
 // server listen, and where kubelet serves; the host routes the pod network through the pair, so
 // that kubelet's probes, the API server's logs and exec, and the tests reach pods by their IPs.
+// The host also routes the Service IPs (10.90.X.0/24) there, where kube-proxy's rules are. The
+// API server listens on the host side too (startControlPlaneForNode), the `kubernetes` Service's
+// endpoint.
 // The host forwards nothing, so pods reach only the platform's own services. X is picked per run
 // (the first free veth name), so that two runs on one machine do not meet.
 //
@@ -18,15 +22,16 @@
 // volumes it mounts reach containerd. Its pods go under a cgroup of this node's own (cgroupRoot).
 //
 // stop() leaves nothing behind: every process of the node and of its pods, every mount under the
-// run directory, the namespace with its bridge and veths, the cgroups, and what containerd 1.6
+// run directory, the namespace with its bridge, veths and kube-proxy's rules, the cgroups, and what containerd 1.6
 // and libcni still write outside their roots (shim sockets, CNI result cache, /var/log/containers).
 // test/node.e2e.test.ts compares the host before and after.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ControlPlane } from './controlplane.js';
-import { toolPath } from './controlplane.js';
+import { serviceIp, startControlPlane, toolPath, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
+import { coreDnsObjects, DNS_NAMESPACE, writeKubeProxyConfig } from './cluster.js';
 import { freePort } from './net.js';
 import { issue } from './pki.js';
 import { platformImages, startRegistry, type Registry } from './registry.js';
@@ -54,6 +59,10 @@ export interface NodeNetwork {
   /** The node namespace's side of the pair. */
   nodeIp: string;
   podCidr: string;
+  /** The cluster's Service IPs (10.90.X.0/24): the host routes them into the node's namespace, where kube-proxy's rules are. */
+  serviceCidr: string;
+  /** The cluster DNS Service's ClusterIP (10.90.X.10), which kubelet gives pods. */
+  dnsIp: string;
   /** The file that holds the node's network namespace. */
   netns: string;
   hostLink: string;
@@ -87,13 +96,16 @@ export function createNetwork(dir: string): NodeNetwork {
   const hostIp = `10.89.${index}.1`;
   const nodeIp = `10.89.${index}.2`;
   const podCidr = `10.88.${index}.0/24`;
+  const serviceCidr = `10.90.${index}.0/24`;
+  const dnsIp = serviceIp(serviceCidr, 10);
   const exec = (...args: string[]) => sh('nsenter', `--net=${netns}`, '--', ...args);
   const remove = () => {
-    sh('ip', 'link', 'del', hostLink); // its peer in the namespace goes with it, and the route through it
+    sh('ip', 'link', 'del', hostLink); // its peer in the namespace goes with it, and the routes through it
     if (existsSync(netns)) {
       sh('umount', netns);
       rmSync(netns, { force: true });
     }
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     closeSync(openSync(netns, 'w'));
@@ -109,15 +121,36 @@ export function createNetwork(dir: string): NodeNetwork {
     // Between the bridge and the veth: in the node's namespace only, never the host's.
     must(exec('sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'), 'ip_forward in the node namespace');
     must(sh('ip', 'route', 'add', podCidr, 'via', nodeIp, 'dev', hostLink), 'the host route to the pod network');
+    // ClusterIPs from the host (the API server's webhook calls, the tests) go where kube-proxy's rules are.
+    must(sh('ip', 'route', 'add', serviceCidr, 'via', nodeIp, 'dev', hostLink), 'the host route to the Service IPs');
   } catch (err) {
     remove();
     throw err;
   }
-  return { index, hostIp, nodeIp, podCidr, netns, hostLink, exec, remove };
+  return { index, hostIp, nodeIp, podCidr, serviceCidr, dnsIp, netns, hostLink, exec, remove };
+}
+
+/**
+ * A control plane a node's pods can use: the node's network first, then an API server that
+ * listens on its host side and advertises that address, so that the `kubernetes` Service (through
+ * kube-proxy) reaches it from any pod. Pass the network on to startNode, which owns it from then on.
+ */
+export async function startControlPlaneForNode(opts: ControlPlaneOptions = {}): Promise<{ cp: ControlPlane; network: NodeNetwork }> {
+  const network = createNetwork(mkdtempSync(join(tmpdir(), 'aerogrid-net-')));
+  try {
+    const cp = await startControlPlane({ ...opts, cluster: { address: network.hostIp, serviceCidr: network.serviceCidr } });
+    const stop = cp.stop;
+    return { cp: { ...cp, stop: async () => { await stop(); network.remove(); } }, network };
+  } catch (err) {
+    network.remove();
+    throw err;
+  }
 }
 
 export interface NodeOptions {
   say?: (msg: string) => void;
+  /** The network startControlPlaneForNode made (its control plane removes it when it stops). */
+  network: NodeNetwork;
   /** host:port of the registry as platform.yaml names it (registry.aerogrid.internal:5000). */
   registryName: string;
   /** The package index platform.yaml names (http://pypi.aerogrid.internal:3141/simple/). */
@@ -176,8 +209,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     children.push(child);
     return child;
   };
-  const network = createNetwork(dir);
-  started.add(() => network.remove());
+  const network = opts.network;
   const name = `aerogrid-${network.index}`;
   const cgroupRoot = `/aerogrid-${network.index}`;
   try {
@@ -257,7 +289,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     writeFileSync(join(dir, 'resolv.conf'), `nameserver ${network.hostIp}\noptions ndots:1\n`);
     const [kubeletPort, healthzPort] = [await freePort(), await freePort()];
     writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig({
-      dir, hostIp: network.hostIp, port: kubeletPort, healthzPort, podCidr: network.podCidr, cgroupRoot, socket: containerd.socket, ca: join(cp.dir, 'ca.crt'),
+      dir, hostIp: network.hostIp, dnsIp: network.dnsIp, port: kubeletPort, healthzPort, podCidr: network.podCidr, cgroupRoot, socket: containerd.socket, ca: join(cp.dir, 'ca.crt'),
       cert: join(cp.dir, 'kubelet-serving.crt'), key: join(cp.dir, 'kubelet-serving.key'),
     }));
     const binds = Object.keys(KUBELET_SYSCTLS).map((k) => `mount --bind ${join(sysctls, k.replaceAll('/', '.'))} /proc/sys/${k}`).join(' && ');
@@ -267,16 +299,25 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
     started.add(() => stopChild(kubelet));
     const scheduler = run('kube-scheduler', toolPath('kube-scheduler'), [`--kubeconfig=${schedulerKubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=1']);
     started.add(() => stopChild(scheduler));
+    // kube-proxy in the node's network namespace: its rules are made there, and go with it.
+    issue(cp.dir, 'kube-proxy', 'ca', '/CN=system:kube-proxy', 'extendedKeyUsage=clientAuth\n');
+    const proxyConfig = writeKubeProxyConfig(dir, { kubeconfig: cp.kubeconfigWith('kube-proxy'), node: name, podCidr: network.podCidr });
+    const proxy = run('kube-proxy', 'nsenter', [`--net=${network.netns}`, '--', toolPath('kube-proxy'), `--config=${proxyConfig}`, '--v=1']);
+    started.add(() => stopChild(proxy));
 
     await waitFor(`node ${name} Ready`, async () => {
       const r = await cp.kubectlAsync('get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
       return r.stdout === 'True';
     }, 60_000, () => tail(join(dir, 'logs/kubelet.log')));
     await pushed;
+    const coredns = images.find((i) => i.ref.startsWith('platform/coredns:'))!.ref;
+    must(cp.apply(coreDnsObjects(`${opts.registryName}/${coredns}`, network.dnsIp)), 'creating CoreDNS');
     const kaniko = images.find((i) => i.ref.startsWith('platform/kaniko-executor:'))!.ref;
     await publishBases(cp, registry, bases, `${opts.registryName}/${kaniko}`, opts.registryName, say);
+    // Ready once its kubernetes plugin has listed the cluster: through the `kubernetes` Service, so through kube-proxy.
+    must(await cp.kubectlAsync('rollout', 'status', '-n', DNS_NAMESPACE, 'deployment/coredns', '--timeout=120s'), 'CoreDNS to roll out');
     say(`node ${name} Ready: kubelet and kube-scheduler ${sh(toolPath('kubelet'), '--version').stdout.trim().replace('Kubernetes ', '')}, Debian's containerd and runc; pods on ${network.podCidr} (a bridge in the node's own network namespace); `
-      + `registry ${opts.registryName} and package index ${opts.pythonIndex} at ${network.hostIp}`);
+      + `kube-proxy, CoreDNS at ${network.dnsIp}; registry ${opts.registryName} and package index ${opts.pythonIndex} at ${network.hostIp}`);
 
     const builds: BuildSeen[] = [];
     const watch = watchBuilds(cp, builds);
@@ -291,7 +332,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<No
       },
       buildsOf: (namespace, app) => builds.filter((b) => b.namespace === namespace && b.app === app).map((b) => `${b.namespace}/${b.job}`),
       httpGet: (ip, port, path = '/', timeoutMs = 5_000) => httpGet(`http://${ip}:${port}${path}`, timeoutMs),
-      logs: () => ['kubelet', 'containerd', 'kube-scheduler'].map((f) => `== ${f}\n${tail(join(dir, 'logs', `${f}.log`), 2000)}`).join('\n'),
+      logs: () => ['kubelet', 'containerd', 'kube-scheduler', 'kube-proxy'].map((f) => `== ${f}\n${tail(join(dir, 'logs', `${f}.log`), 2000)}`).join('\n'),
       async stop() {
         await started.undo();
       },
@@ -458,7 +499,7 @@ oom_score = 0
   return { config, socket };
 }
 
-function kubeletConfig(c: { dir: string; hostIp: string; port: number; healthzPort: number; podCidr: string; cgroupRoot: string; socket: string; ca: string; cert: string; key: string }): string {
+function kubeletConfig(c: { dir: string; hostIp: string; dnsIp: string; port: number; healthzPort: number; podCidr: string; cgroupRoot: string; socket: string; ca: string; cert: string; key: string }): string {
   return `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: ${c.hostIp}
@@ -483,6 +524,7 @@ failSwapOn: false
 podCIDR: ${c.podCidr}
 resolvConf: ${join(c.dir, 'resolv.conf')}
 clusterDomain: cluster.local
+clusterDNS: [${c.dnsIp}]
 podLogsDir: ${join(c.dir, 'pod-logs')}
 makeIPTablesUtilChains: false
 protectKernelDefaults: false

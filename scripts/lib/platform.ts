@@ -9,11 +9,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { platformFileOf } from '../../src/compositions/synth.js';
-import { startControlPlane, type ControlPlane } from './controlplane.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
 import { startCrossplane, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
 import { ROOT, freePort } from './net.js';
-import { startNode, type Node } from './node.js';
+import { startControlPlaneForNode, startNode, type Node } from './node.js';
 import { GROUPS_CLAIM, startIdentityProvider, type IdentityProvider } from './oidc.js';
 import { startRegistry, type Registry } from './registry.js';
 
@@ -124,7 +124,7 @@ export function ensureTools(): void {
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   const say = opts.say ?? (() => {});
   let idp: IdentityProvider | undefined;
-  const cp = await startControlPlane({
+  const cpOpts: ControlPlaneOptions = {
     controllers: opts.standIn ? 'standIn' : 'all',
     // A developer's client certificate carries their groups as the identity provider's would reach RBAC.
     groupPrefix: platformSettings().oidcGroupPrefix,
@@ -134,7 +134,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       say(`local identity provider (oidc-provider) at ${idp.issuer}; kube-apiserver authenticates its ID tokens`);
       return ['--authentication-config=authentication.yaml'];
     } : undefined,
-  }).catch(async (err) => {
+  };
+  // A real node's pods reach the API server: its network comes first (startControlPlaneForNode).
+  const { cp, network } = await (opts.standIn ? startControlPlane(cpOpts).then((c) => ({ cp: c, network: undefined })) : startControlPlaneForNode(cpOpts)).catch(async (err) => {
     await idp?.stop();
     throw err;
   });
@@ -147,7 +149,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     } else {
       const settings = platformSettings();
       const registryName = settings.registry.split('/')[0];
-      node = await startNode(cp, { say, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
+      node = await startNode(cp, { say, network: network!, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
       registry = node.registry;
     }
     await opts.beforeInstall?.(cp);
