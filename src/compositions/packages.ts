@@ -3,7 +3,7 @@
 // the admission policy that protects Tenants that still have Apps.
 import { toStructural } from '../api/openapi.js';
 import { INPUT_GROUP, INPUT_KIND, INPUT_VERSION, PlatformSettings, type PlatformFile } from '../api/platform.js';
-import { TENANT_ROLES, type PolicyRule } from '../functions/render/rbac.js';
+import { TENANT_ROLES, tenantRoleName, type PolicyRule } from '../functions/render/rbac.js';
 import { COMPOSED, READ, groupOf } from '../functions/render/kinds.js';
 import { GROUP } from '../functions/render/resources.js';
 import type { Flavour } from './composite.js';
@@ -109,6 +109,12 @@ export function clusterRole(): Record<string, unknown> {
     }
     for (const [verbs, resources] of byVerbs) rules.push({ apiGroups: [g], resources, verbs: verbs.split(',') });
   }
+  // The API server lets a RoleBinding be made by whoever may `bind` its Role, or by whoever holds
+  // all the Role grants; the second is checked against the Role itself, so it fails ("not found")
+  // while the Role does not exist yet. Crossplane applies a Tenant's objects in no set order, and
+  // stops at the first failure: core running as its ServiceAccount left a Tenant failing for good
+  // when a binding came first (test/incluster.e2e.test.ts). So: `bind`, on the tenant Roles only.
+  rules.push({ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['bind'], resourceNames: Object.keys(TENANT_ROLES).map(tenantRoleName).sort() });
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',

@@ -2,10 +2,14 @@
 // namespace, the least-privilege test walks them, and `make build` derives from
 // them the rights Crossplane itself needs to grant them (RBAC forbids granting
 // what the granter lacks), so the three can never disagree.
+/** The name of a tenant Role in each of its namespaces. */
+export const tenantRoleName = (role: string) => `aerogrid-${role}`;
+
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 
 const READ = ['get', 'list', 'watch'];

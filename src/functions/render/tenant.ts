@@ -8,7 +8,7 @@ import { MEMO_SIZE, Memo, SHARES, identity } from '../../api/memo.js';
 import { BASE_LINK_LIMITS, cpuCores, type PlatformSettings } from '../../api/platform.js';
 import { nameProblems } from '../../api/rules.js';
 import { parseAt } from '../../api/validate.js';
-import { TENANT_ROLES } from './rbac.js';
+import { TENANT_ROLES, tenantRoleName } from './rbac.js';
 import { readiness } from './ready.js';
 import {
   FatalError, GROUP, LABEL_TENANT, commonLabels, emptyOutput, kube, requiredOne,
@@ -168,11 +168,11 @@ function composeTenant(name: string, spec: TenantSpec, settings: PlatformSetting
     }));
 
     for (const role of ['admin', 'operator', 'viewer'] as const) {
-      add(`role-${role}-${ns}`, kube<V1Role>(RBAC, 'Role', { metadata: meta(`aerogrid-${role}`), rules: TENANT_ROLES[role] }));
+      add(`role-${role}-${ns}`, kube<V1Role>(RBAC, 'Role', { metadata: meta(tenantRoleName(role)), rules: TENANT_ROLES[role] }));
       if (groups[role].length === 0) continue;
       add(`binding-${role}-${ns}`, kube<V1RoleBinding>(RBAC, 'RoleBinding', {
-        metadata: meta(`aerogrid-${role}`),
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `aerogrid-${role}` },
+        metadata: meta(tenantRoleName(role)),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: tenantRoleName(role) },
         subjects: groups[role].map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: `${settings.oidcGroupPrefix}${g}` })),
       }));
     }
