@@ -35,7 +35,10 @@ export async function answer(p: Platform, namespace: string, app: string, path =
 export async function answerWhen(p: Platform, namespace: string, app: string, wanted: (body: string) => boolean, timeoutMs = 60_000, path = '/'): Promise<string> {
   let last = '';
   return waitUntil(`App ${namespace}/${app} to answer as expected`, async () => {
-    last = await answer(p, namespace, app, path).catch((err: Error) => `(${err.message})`);
-    return wanted(last) ? last : undefined;
+    // A failure (no Ready pod, pods mid-rollout answering differently) is never the answer, even
+    // when its message quotes one that would be.
+    const got = await answer(p, namespace, app, path).then((body) => ({ body }), (err: Error) => ({ error: `(${err.message})` }));
+    last = 'body' in got ? got.body : got.error;
+    return 'body' in got && wanted(got.body) ? got.body : undefined;
   }, timeoutMs, () => `last answer: ${last}`);
 }
