@@ -162,7 +162,7 @@ function sampleRss(): void {
 const fnSeen = new Map<number, { calls: number; seconds: number; collections: number; buckets: Map<string, number> }>();
 async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: Map<number, number> }> {
   const perReplica = new Map<number, number>();
-  for (const f of p.xp.runtime.replicaProcesses()) {
+  for (const f of p.xp.runtime!.replicaProcesses()) {
     const text = await scrape(f.metricsPort);
     if (!text) continue;
     const calls = total(text, 'aerogrid_function_requests_total');
@@ -281,17 +281,17 @@ const edit2 = await burst(2, async () => {
   await new Promise((r) => setTimeout(r, 2000));
   killedAt = Date.now();
   const callsBefore = (await functionTotals()).calls;
-  await p.xp.runtime.kill('SIGKILL');
+  await p.xp.runtime!.kill('SIGKILL');
   say('function killed (SIGKILL) while it served the burst');
-  await waitUntil('the function serving again', async () => (await functionTotals()).calls > callsBefore && p.xp.runtime.replicaProcesses().length > 0, 120_000);
+  await waitUntil('the function serving again', async () => (await functionTotals()).calls > callsBefore && p.xp.runtime!.replicaProcesses().length > 0, 120_000);
   recoveredAfter = (Date.now() - killedAt) / 1000;
 });
 say(`burst with the function killed: all Ready in ${edit2.seconds.toFixed(1)} s; it served calls again ${recoveredAfter.toFixed(1)} s after the kill; ${edit2.builds} new builds`);
 
 // 6. Two replicas behind one DNS name.
-await p.xp.runtime.setReplicas(2);
-await waitUntil('two function replicas serving', async () => p.xp.runtime.replicaProcesses().length === 2, 120_000);
-say(`two replicas: ${p.xp.runtime.replicaProcesses().map((f) => f.address).join(' and ')}, endpoint ${p.xp.runtime.endpoint()}`);
+await p.xp.runtime!.setReplicas(2);
+await waitUntil('two function replicas serving', async () => p.xp.runtime!.replicaProcesses().length === 2, 120_000);
+say(`two replicas: ${p.xp.runtime!.replicaProcesses().map((f) => f.address).join(' and ')}, endpoint ${p.xp.runtime!.endpoint()}`);
 const callsPerReplicaBefore = (await functionTotals()).perReplica;
 const edit3 = await burst(3);
 const perReplica = [...(await functionTotals()).perReplica].map(([pid, calls]) => calls - (callsPerReplicaBefore.get(pid) ?? 0));
@@ -311,16 +311,16 @@ const clientDir = p.xp.clientCertsDir;
 async function ghzRps(): Promise<{ rps: number; p99: number }> {
   const r = await run(GHZ, ['--proto', proto, '--call', RUN_FUNCTION, '--binary-file', requestFile,
     '--cacert', join(clientDir, 'ca.crt'), '--cert', join(clientDir, 'tls.crt'), '--key', join(clientDir, 'tls.key'),
-    '--lb-strategy', 'round_robin', '-c', '16', '--connections', '2', '-n', '20000', '-O', 'json', p.xp.runtime.endpoint()]);
+    '--lb-strategy', 'round_robin', '-c', '16', '--connections', '2', '-n', '20000', '-O', 'json', p.xp.runtime!.endpoint()]);
   if (!r.stdout) throw new Error(`ghz: ${r.stderr}`);
   const report = JSON.parse(r.stdout);
   const bad = Object.entries(report.statusCodeDistribution ?? {}).filter(([k]) => k !== 'OK');
-  if (bad.length > 0) throw new Error(`ghz through ${p.xp.runtime.endpoint()}: ${JSON.stringify(bad)} ${JSON.stringify(report.errorDistribution ?? {})}`);
+  if (bad.length > 0) throw new Error(`ghz through ${p.xp.runtime!.endpoint()}: ${JSON.stringify(bad)} ${JSON.stringify(report.errorDistribution ?? {})}`);
   return { rps: report.rps, p99: report.latencyDistribution.find((d: Obj) => d.percentage === 99).latency / 1e6 };
 }
 const twoReplicas = await ghzRps();
-await p.xp.runtime.setReplicas(1);
-await waitUntil('one function replica serving', async () => p.xp.runtime.replicaProcesses().length === 1, 120_000);
+await p.xp.runtime!.setReplicas(1);
+await waitUntil('one function replica serving', async () => p.xp.runtime!.replicaProcesses().length === 1, 120_000);
 const oneReplica = await ghzRps();
 say(`ghz through the endpoint, warm App, concurrency 16: one replica ${oneReplica.rps.toFixed(0)} rps, two ${twoReplicas.rps.toFixed(0)} rps`);
 

@@ -518,6 +518,27 @@ coredns_image() {
   crane_image "$work/layer.tar" --entrypoint /coredns -u 65532:65532
 }
 
+# Crossplane core's image, laid out as upstream's (nix/build.nix): /bin/crossplane, the CRDs and
+# webhook configurations that `crossplane core init` applies from /crds and /webhookconfigurations,
+# CA certificates, passwd and group naming the nonroot user 65532, a sticky /tmp. Its chart
+# (cluster/charts/crossplane) runs it; helm installs it (scripts/lib/crossplane.ts).
+crossplane_image() {
+  local work=$1 r="$1/rootfs" src
+  src=$(with_lock crossplane-src crossplane_src)
+  mkdir -p "$r/bin" "$r/etc/ssl/certs" "$r/tmp" "$r/home/nonroot" "$r/crds" "$r/webhookconfigurations"
+  chmod 1777 "$r/tmp"
+  cp "$(bin_path crossplane)" "$r/bin/crossplane"
+  cp /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/"
+  cp "$src"/crossplane/cluster/crds/*.yaml "$r/crds/"
+  cp "$src"/crossplane/cluster/webhookconfigurations/*.yaml "$r/webhookconfigurations/"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$r/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$r/etc/group"
+  printf 'hosts: files dns\n' >"$r/etc/nsswitch.conf"
+  layer_of "$r" "$work/layer.tar"
+  crane_image "$work/layer.tar" --entrypoint /bin/crossplane -u 65532 --exposed-ports 8080 \
+    -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt -l "org.opencontainers.image.version=$CROSSPLANE_VERSION"
+}
+
 # A runtime's base image: Debian's python3 of the suite ($2), bootstrapped with mmdebstrap, and a
 # virtual environment in /opt/venv first on PATH. It gives `python` and `pip` (Debian's python3
 # package has no `python` command, and its system Python refuses pip installs, PEP 668), and pip
@@ -568,6 +589,7 @@ image_specs() {
   echo "platform/pause:$PAUSE_VERSION $dir/pause-$PAUSE_VERSION-$(recipe_key pause_image crane_image layer_of) pause_image"
   echo "platform/kaniko-executor:$KANIKO_VERSION $dir/kaniko-$KANIKO_VERSION-$(recipe_key kaniko_image crane_image layer_of) kaniko_image"
   echo "platform/crane:$CRANE_VERSION $dir/crane-$CRANE_VERSION-$(recipe_key crane_image_of crane_image layer_of) crane_image_of"
+  echo "platform/crossplane:$CROSSPLANE_VERSION $dir/crossplane-$CROSSPLANE_VERSION-$(recipe_key crossplane_image crane_image layer_of) crossplane_image"
   echo "platform/coredns:${COREDNS_VERSION#v} $dir/coredns-$COREDNS_VERSION-$(recipe_key coredns_image crane_image layer_of) coredns_image"
   echo "platform/node:20-trixie $dir/node-trixie-$(recipe_key node_base_image crane_image) node_base_image"
   local pair runtime suite
@@ -581,6 +603,7 @@ build_images() {
   with_lock kubernetes build_kubernetes >/dev/null
   with_lock kaniko build_kaniko
   with_lock coredns build_coredns
+  with_lock crossplane build_crossplane
   mkdir -p "$(images_dir)"
   local ref layout builder args
   while read -r ref layout builder args; do
@@ -659,7 +682,7 @@ one() {
     pypi) with_lock pypi build_pypi ;;
     istio-harness) with_lock istio-harness build_istio_harness ;;
     node) with_lock apt install_node_packages; one crane; build_images; one pypi ;;
-    control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one registry; one node ;;
+    control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one helm; one registry; one node ;;
     test-tools) one control-plane; one lua; one shells; one chromium; one function-go-templating ;;
     all) one test-tools; one istio-harness; one argocd ;;
     *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|istio-harness|path TOOL]" ;;

@@ -17,7 +17,8 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { functionName } from '../../src/compositions/packages.js';
 import { platformFileOf } from '../../src/compositions/synth.js';
 import type { ControlPlane } from './controlplane.js';
-import { toolPath } from './controlplane.js';
+import { ensureTool, toolPath } from './controlplane.js';
+import { aerogridImages } from './images.js';
 import { getObject, installCrds, must } from './install.js';
 import { ROOT, freePort } from './net.js';
 import { FunctionRuntime, type RuntimeOptions } from './runtime.js';
@@ -32,7 +33,9 @@ export interface Crossplane {
   version: string;
   /** host:port of the local OCI registry. */
   registry: string;
-  runtime: FunctionRuntime;
+  /** The External runtime's function processes; none when Crossplane's Deployment runtime runs the function (helm). */
+  runtime?: FunctionRuntime;
+  /** Core's metrics on 127.0.0.1 (core as a process only). */
   metricsPort: number;
   /** The client certificate core dials functions with (tls.crt, tls.key, ca.crt). */
   clientCertsDir: string;
@@ -55,6 +58,16 @@ export interface CrossplaneOptions {
   coreFlags?: string[];
   /** How the function runtime runs the function (compiled, replicas). */
   runtime?: Omit<RuntimeOptions, 'say'>;
+}
+
+export interface HelmOptions {
+  say?: (msg: string) => void;
+  /** host:port of the platform's registry, where the packages are published (registry.ts). */
+  registry: string;
+  /** The registry as pods name it (platform.yaml), where the node's images are: core's among them. */
+  registryName: string;
+  /** Core's flags, as the chart's `args` value. */
+  coreFlags?: string[];
 }
 
 export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
@@ -115,6 +128,41 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
   const runtime = new FunctionRuntime(cp, { say, ...opts.runtime });
   runtime.start();
 
+  const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs: () => logs });
+  return {
+    version,
+    registry: opts.registry,
+    runtime,
+    metricsPort,
+    clientCertsDir: clientDir,
+    logs: () => logs,
+    ...packages,
+    async stop() {
+      await runtime.stop();
+      for (const c of children.reverse()) {
+        if (c.exitCode !== null) continue;
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
+    },
+  };
+}
+
+/** What installs aerogrid through Crossplane's package manager, whichever way core runs. */
+interface PackageManagerOptions {
+  dir: string;
+  registry: string;
+  say: (msg: string) => void;
+  logs: () => string;
+  /** The function's image, embedded in the Function package as its runtime (Deployment runtime). */
+  runtimeImage?: string;
+  /** The DeploymentRuntimeConfig and Function a platform team applies first (examples/platform/function-runtime.yaml). */
+  runtimeConfig?: Obj[];
+}
+
+async function packageManager(cp: ControlPlane, o: PackageManagerOptions): Promise<Pick<Crossplane, 'publish' | 'install' | 'upgradeFunction'>> {
+  const { dir, registry, say, logs } = o;
+  const cli = toolPath('crossplane-cli');
   // Istio's CRDs: the cluster's, installed before aerogrid as Istio would be.
   const istio = spawnSync('bash', [join(ROOT, 'scripts/imports.sh'), '--print-crds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).stdout;
   installCrds(cp, parseAllDocuments(istio).map((d) => d.toJS()));
@@ -134,39 +182,38 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
   };
   const get = (kind: string, name?: string) => getObject(cp, kind, name);
   const fn = functionName(packages.function);
+  const tail = () => logs().slice(-3000);
 
   return {
-    version,
-    registry,
-    runtime,
-    metricsPort,
-    clientCertsDir: clientDir,
-    logs: () => logs,
     publish(pkgVersion: string) {
       // Each published version carries its version in its metadata, so that two versions are two
       // packages (two digests, two revisions) even when nothing else in dist/ changed.
-      const build = (root: string, file: string) => {
+      const build = (root: string, file: string, ...extra: string[]) => {
         const copy = join(dir, `src-${pkgVersion}`, root);
         cpSync(join(ROOT, root), copy, { recursive: true });
         const meta = join(copy, 'crossplane.yaml');
         writeFileSync(meta, readFileSync(meta, 'utf8').replace(/^  annotations:\n/m, `  annotations:\n    platform.aerogrid.io/package-version: ${pkgVersion}\n`));
-        xpkg('build', `--package-root=${copy}`, `--examples-root=${join(dir, 'no-examples')}`, `--package-file=${join(dir, file)}`);
+        xpkg('build', `--package-root=${copy}`, `--examples-root=${join(dir, 'no-examples')}`, `--package-file=${join(dir, file)}`, ...extra);
       };
-      build('dist/function', `function-${pkgVersion}.xpkg`);
+      build('dist/function', `function-${pkgVersion}.xpkg`, ...(o.runtimeImage ? [`--embed-runtime-image-tarball=${o.runtimeImage}`] : []));
       build('dist/configuration', `configuration-${pkgVersion}.xpkg`);
       build('dist/legacy/configuration', `configuration-legacy-${pkgVersion}.xpkg`);
       xpkg('push', `--package-files=${join(dir, `function-${pkgVersion}.xpkg`)}`, `${local(packages.function)}:${pkgVersion}`);
       xpkg('push', `--package-files=${join(dir, `configuration-${pkgVersion}.xpkg`)}`, `${local(packages.configuration)}:${pkgVersion}`);
       xpkg('push', `--package-files=${join(dir, `configuration-legacy-${pkgVersion}.xpkg`)}`, `${local(packages.configuration)}-legacy:${pkgVersion}`);
-      say(`crossplane xpkg build + push: ${packages.function}:${pkgVersion}, ${packages.configuration}:${pkgVersion} (and -legacy) → ${registry}`);
+      say(`crossplane xpkg build + push: ${packages.function}:${pkgVersion}${o.runtimeImage ? ' (its runtime image embedded)' : ''}, ${packages.configuration}:${pkgVersion} (and -legacy) → ${registry}`);
     },
     async install(pkgVersion: string, { legacy = false } = {}) {
       const name = legacy ? 'configuration-aerogrid-legacy' : 'configuration-aerogrid';
+      if (o.runtimeConfig) {
+        const objects = o.runtimeConfig.map((x) => (x.kind === 'Function' ? { ...x, spec: { ...x.spec, package: `${packages.function}:${pkgVersion}` } } : x));
+        must(cp.apply(objects));
+      }
       must(cp.apply([{
         apiVersion: 'pkg.crossplane.io/v1', kind: 'Configuration', metadata: { name },
         spec: { package: `${packages.configuration}${legacy ? '-legacy' : ''}:${pkgVersion}` },
       }]));
-      const detail = () => `${cp.kubectl('get', 'configurations,configurationrevisions,functions,functionrevisions').stdout}\n${logs.slice(-3000)}`;
+      const detail = () => `${cp.kubectl('get', 'configurations,configurationrevisions,functions,functionrevisions').stdout}\n${tail()}`;
       await waitUntil(`Configuration ${name} healthy`, () => {
         const c = get('configuration', name);
         return isTrue(c, 'Installed') && isTrue(c, 'Healthy');
@@ -174,11 +221,11 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
       await waitUntil(`Function ${fn} healthy`, () => {
         const f = get('function', fn);
         return isTrue(f, 'Installed') && isTrue(f, 'Healthy');
-      }, 120_000, detail);
+      }, 180_000, detail);
       await waitUntil('the XRDs established and offered', () => {
         const xrds: Obj[] = get('compositeresourcedefinitions')?.items ?? [];
         return xrds.length > 0 && xrds.every((x) => isTrue(x, 'Established') && (!x.spec.claimNames || isTrue(x, 'Offered')));
-      }, 120_000, () => `${cp.kubectl('get', 'xrd').stdout}\n${logs.slice(-3000)}`);
+      }, 120_000, () => `${cp.kubectl('get', 'xrd').stdout}\n${tail()}`);
       say(`installed ${name} ${pkgVersion} through Crossplane's package manager: Configuration and Function healthy, XRDs established`);
     },
     async upgradeFunction(pkgVersion: string) {
@@ -187,15 +234,56 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
         const revisions: Obj[] = get('functionrevisions')?.items ?? [];
         const active = revisions.find((r) => r.spec.desiredState === 'Active');
         return active?.spec.image?.endsWith(`:${pkgVersion}`) && isTrue(active, 'RevisionHealthy') && isTrue(active, 'RuntimeHealthy') && isTrue(get('function', fn), 'Healthy');
-      }, 120_000, () => `${cp.kubectl('get', 'functions,functionrevisions').stdout}\n${logs.slice(-3000)}`);
+      }, 180_000, () => `${cp.kubectl('get', 'functions,functionrevisions').stdout}\n${tail()}`);
     },
+  };
+}
+
+/** Crossplane's chart in the source archive of the core version tools.sh builds. */
+export const crossplaneChart = () => join(spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'crossplane-src'], { encoding: 'utf8' }).stdout.trim(), 'crossplane/cluster/charts/crossplane');
+
+/**
+ * Crossplane as a platform team installs it: `helm install` of its chart, with core's image
+ * (built from the source archive by tools.sh, pushed to the platform's registry by the node) and
+ * the values in deploy/crossplane-values.yaml. Core and the RBAC manager run as their
+ * ServiceAccounts; core's permissions are the chart's ClusterRole, which aggregates aerogrid's
+ * (dist/rbac/). The function runs on Crossplane's default Deployment runtime, from the image its
+ * package embeds (images.ts).
+ */
+export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOptions): Promise<Crossplane> {
+  const say = opts.say ?? (() => {});
+  const version = spawnSync(toolPath('crossplane'), ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const dir = join(cp.dir, 'crossplane');
+  mkdirSync(dir, { recursive: true });
+  const images = await aerogridImages(say);
+  const started = Date.now();
+  const helm = spawnSync(ensureTool('helm'), ['install', 'crossplane', crossplaneChart(), '--kubeconfig', cp.kubeconfig,
+    '--namespace', CROSSPLANE_NAMESPACE, '--create-namespace', '--values', join(ROOT, 'deploy/crossplane-values.yaml'),
+    '--set', `image.repository=${opts.registryName}/platform/crossplane`, '--set', `image.tag=${version}`,
+    '--set-json', `args=${JSON.stringify(opts.coreFlags ?? [])}`, '--wait', '--timeout=5m'], { encoding: 'utf8', timeout: 330_000 });
+  const logs = () => {
+    const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, 'deployment/crossplane', '--tail=200');
+    return r.stdout + r.stderr;
+  };
+  if (helm.status !== 0) {
+    throw new Error(`helm install crossplane failed:\n${helm.stdout}${helm.stderr}\n${cp.kubectl('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-o', 'wide').stdout}\n${logs().slice(-3000)}`);
+  }
+  say(`Crossplane ${version} installed with helm (its chart; core and the RBAC manager as Pods) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const clientDir = join(dir, 'tls-client');
+  mkdirSync(clientDir, { recursive: true });
+  const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
+  const runtimeConfig = parseAllDocuments(readFileSync(join(ROOT, 'examples/platform/function-runtime.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
+  const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs, runtimeImage: images.functionTarball, runtimeConfig });
+  return {
+    version,
+    registry: opts.registry,
+    metricsPort: 0,
+    clientCertsDir: clientDir,
+    logs,
+    ...packages,
     async stop() {
-      await runtime.stop();
-      for (const c of children.reverse()) {
-        if (c.exitCode !== null) continue;
-        c.kill('SIGTERM');
-        await new Promise((r) => c.once('exit', r));
-      }
+      // Its pods go with the node.
     },
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { platformFileOf } from '../../src/compositions/synth.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
-import { startCrossplane, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
+import { startCrossplane, startCrossplaneWithHelm, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
 import { ROOT, freePort } from './net.js';
 import { startControlPlaneForNode, startNode, type Node } from './node.js';
@@ -65,6 +65,11 @@ export interface PlatformOptions {
   coreFlags?: string[];
   /** How the function runtime runs the function (compiled, replicas). */
   runtime?: CrossplaneOptions['runtime'];
+  /**
+   * Crossplane from its Helm chart, in the cluster, with the function run by Crossplane's
+   * Deployment runtime from its package's image (a real node only).
+   */
+  helm?: boolean;
   /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
   legacy?: boolean;
   /**
@@ -153,7 +158,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       registry = node.registry;
     }
     await opts.beforeInstall?.(cp);
-    xp = await startCrossplane(cp, { say, registry: registry.address, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
+    xp = opts.helm && node
+      ? await startCrossplaneWithHelm(cp, { say, registry: registry.address, registryName: platformSettings().registry.split('/')[0], coreFlags: opts.coreFlags ?? CORE_FLAGS })
+      : await startCrossplane(cp, { say, registry: registry.address, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
     xp.publish(PACKAGE_VERSION);
     if (!opts.publishOnly) {
       await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
