@@ -1,13 +1,14 @@
 // make demo: the main job, end to end, on this machine, with Crossplane core doing the reconciling.
 //
 // Builds (or reuses) the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet,
-// kube-scheduler, Crossplane core and CLI, Kaniko and the images; starts the control plane on
-// 127.0.0.1 and a real node (scripts/lib/node.ts: Debian's containerd, the registry, the package
-// index); publishes aerogrid's Function and Configuration packages to the registry and installs
-// them through Crossplane's package manager; applies the example Tenant, then pushes the example
-// App as a developer: Kaniko builds it, its pods run, and the demo ends with what the App answers
-// over HTTP. The function runs as a local process over mTLS with a certificate from Crossplane's
-// CA (scripts/lib/runtime.ts), where a cluster would run it as a Deployment.
+// kube-scheduler, kube-proxy, CoreDNS, helm, Crossplane core and CLI, Kaniko and the images;
+// starts the control plane and a real node (scripts/lib/node.ts: Debian's containerd, the
+// registry, the package index, cluster DNS and Services); installs Crossplane with helm from its
+// chart; publishes aerogrid's Function (its image embedded) and Configuration packages to the
+// registry and installs them through Crossplane's package manager, whose Deployment runtime runs
+// the function as Pods with the TLS Secrets Crossplane made; applies the example Tenant, then
+// pushes the example App as a developer: Kaniko builds it, its pods run, and the demo ends with
+// what the App answers over HTTP.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,8 +94,10 @@ async function main(): Promise<void> {
   const ready = platform.get('App', 'hello', 'acme-dev')!;
 
   console.log(`\n$ crossplane version (core)\n${xp.version}`);
-  console.log('\n$ kubectl get functions,configurations');
-  console.log(cp.kubectl('get', 'functions,configurations').stdout);
+  console.log('\n$ kubectl get pkg');
+  console.log(cp.kubectl('get', 'pkg').stdout);
+  console.log('$ kubectl get pods -n crossplane-system    # core and the RBAC manager from the chart; the function, made by Crossplane');
+  console.log(cp.kubectl('get', 'pods', '-n', 'crossplane-system').stdout);
   console.log('$ kubectl get tenants');
   console.log(cp.kubectl('get', 'tenants').stdout);
   console.log('$ kubectl get apps -n acme-dev -o wide');

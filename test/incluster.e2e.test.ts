@@ -21,7 +21,7 @@ let p: Platform;
 const FUNCTION = 'aerogrid-function-aerogrid';
 
 beforeAll(async () => {
-  p = await startPlatform({ helm: true });
+  p = await startPlatform();
   must(p.cp.apply([exampleTenant()]));
   await waitForPhase(p, 'tenant', 'acme', undefined, 'Ready', 60_000);
 }, 400_000);

@@ -46,6 +46,10 @@ export interface Crossplane {
   install(version: string, opts?: { legacy?: boolean }): Promise<void>;
   /** Moves the installed Function to another published version (a package upgrade). */
   upgradeFunction(version: string): Promise<void>;
+  /** What every running replica of the function logged (its pods', or its processes'). */
+  functionLogs(): string;
+  /** Kills every replica of the function at once, as a crash would (SIGKILL, or pods deleted without grace); they come back by themselves. */
+  killFunction(): Promise<void>;
   /** Stops core and the runtime's function processes. */
   stop(): Promise<void>;
 }
@@ -137,6 +141,8 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
     clientCertsDir: clientDir,
     logs: () => logs,
     ...packages,
+    functionLogs: () => runtime.replicaProcesses().map((f) => f.logs()).join(''),
+    killFunction: () => runtime.kill('SIGKILL'),
     async stop() {
       await runtime.stop();
       for (const c of children.reverse()) {
@@ -274,6 +280,7 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
   const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
   for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
   const runtimeConfig = parseAllDocuments(readFileSync(join(ROOT, 'examples/platform/function-runtime.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
+  const fn = runtimeConfig.find((x) => x.kind === 'Function')!.metadata.name as string;
   const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs, runtimeImage: images.functionTarball, runtimeConfig });
   return {
     version,
@@ -282,6 +289,13 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
     clientCertsDir: clientDir,
     logs,
     ...packages,
+    functionLogs() {
+      const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, '-l', `pkg.crossplane.io/function=${fn}`, '--tail=-1', '--max-log-requests=10');
+      return r.stdout;
+    },
+    async killFunction() {
+      must(await cp.kubectlAsync('delete', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', `pkg.crossplane.io/function=${fn}`, '--grace-period=0', '--force'));
+    },
     async stop() {
       // Its pods go with the node.
     },

@@ -1,9 +1,12 @@
 // The whole local platform, as `make demo`, `make up` and the end-to-end tests use it:
 // etcd + kube-apiserver + kube-controller-manager, a real node (node.ts: kubelet, kube-scheduler,
-// containerd, the registry, the package index), real Crossplane core with aerogrid installed from
-// dist/ through its package manager, the function over mTLS (runtime.ts), aerogrid's ClusterRole
-// and Tenant deletion policy. Only `make scale` runs a stand-in instead of the node (its simulated
-// kubelet, bench/simulated-kubelet.ts): 1,000 real builds cannot run on this machine.
+// kube-proxy, CoreDNS, containerd, the registry, the package index), Crossplane installed with
+// helm from its chart (core and the RBAC manager as Pods) with aerogrid installed from dist/
+// through its package manager, the function run by Crossplane's Deployment runtime from its
+// package's image, aerogrid's ClusterRole and Tenant deletion policy. Only `make scale` runs a
+// stand-in instead of the node (its simulated kubelet, bench/simulated-kubelet.ts): 1,000 real
+// builds cannot run on this machine; there core runs as a process, and the function under
+// runtime.ts, until the scale run gets a node for the platform's own pods.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,13 +66,8 @@ export interface PlatformOptions {
    */
   standIn?: (cp: ControlPlane) => NodeStandIn;
   coreFlags?: string[];
-  /** How the function runtime runs the function (compiled, replicas). */
+  /** With a stand-in for the node only: how the External runtime runs the function (compiled, replicas). */
   runtime?: CrossplaneOptions['runtime'];
-  /**
-   * Crossplane from its Helm chart, in the cluster, with the function run by Crossplane's
-   * Deployment runtime from its package's image (a real node only).
-   */
-  helm?: boolean;
   /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
   legacy?: boolean;
   /**
@@ -158,7 +156,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       registry = node.registry;
     }
     await opts.beforeInstall?.(cp);
-    xp = opts.helm && node
+    // With a real node, Crossplane as a platform team installs it: its Helm chart, the function
+    // run by its Deployment runtime. Only the stand-in (make scale) runs core as a process.
+    xp = node
       ? await startCrossplaneWithHelm(cp, { say, registry: registry.address, registryName: platformSettings().registry.split('/')[0], coreFlags: opts.coreFlags ?? CORE_FLAGS })
       : await startCrossplane(cp, { say, registry: registry.address, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
     xp.publish(PACKAGE_VERSION);
