@@ -78,7 +78,8 @@ test: typecheck check-generated unit
 
 ## bench: RunFunction throughput and latency against the SDK baseline and against the peer,
 ## function-go-templating with bench/peers/app.gotmpl, loaded by ghz, then the function's peak memory under distinct inputs, then the real node
-## (push and edit to an HTTP answer, Kaniko's memory, the node idle), then the console's Save-to-phase-change time and
+## (push and edit to an HTTP answer, Kaniko's memory, the node idle), then the in-cluster install (empty cluster to
+## the example Tenant Ready, the platform at rest pod by pod), then the console's Save-to-phase-change time and
 ## script size in Chromium, with the README's screenshots, then Argo CD from root.yaml and from a
 ## Git commit to Healthy, against kubectl (writes bench/RESULTS.md, docs/console/).
 bench: deps
@@ -87,6 +88,7 @@ bench: deps
 	$(TSX) bench/memory.ts
 	bash scripts/tools.sh control-plane chromium
 	$(TSX) bench/node.ts
+	$(TSX) bench/install.ts
 	$(TSX) bench/console.ts
 	bash scripts/tools.sh argocd
 	$(TSX) bench/gitops.ts
