@@ -467,9 +467,15 @@ describe('list -A, and the conventions of a CLI', () => {
   test('a new source while a build runs replaces that build: its Job and pod go, and the new source is what serves', async () => {
     const jobs = (): string[] => JSON.parse(must(cp.kubectl('get', 'jobs', '-n', 'acme-dev', '-l', 'platform.aerogrid.io/app=shop', '-o', 'json')).stdout).items.map((j: Obj) => j.metadata.name as string);
     const before = builds().length;
+    const last = get('shop').status?.sourceDigest;
     edit(5);
     expect((await aerogrid(['push', shop])).code).toBe(0);
-    const v5 = await waitUntil("v5's build Job", () => jobs().find((j) => j.includes(get('shop').status?.sourceDigest?.slice(7, 17) ?? '-')), 30_000);
+    // v5's digest once the status has it: right after the push it still names the last source,
+    // whose finished build Job may not be gone yet.
+    const v5 = await waitUntil("v5's build Job", () => {
+      const digest = get('shop').status?.sourceDigest;
+      return digest && digest !== last ? jobs().find((j) => j.includes(digest.slice(7, 17))) : undefined;
+    }, 30_000);
     edit(6);
     expect((await aerogrid(['push', shop])).code).toBe(0);
     // Crossplane composes v6's Job under a key of its own and lets v5's go, unfinished (before
