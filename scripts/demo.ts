@@ -34,11 +34,11 @@ let web: RunningConsole | undefined;
 const upDir = process.env.AEROGRID_UP_DIR;
 
 async function main(): Promise<void> {
-  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, Crossplane core and CLI, Kaniko and the images (scripts/tools.sh control-plane)');
+  say('building or reusing the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, kube-proxy, CoreDNS, helm, Crossplane core and CLI, Kaniko and the images (scripts/tools.sh control-plane)');
   ensureTools();
   const toolsDone = Date.now();
 
-  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens), kube-controller-manager, a real node (kubelet, kube-scheduler, containerd), then Crossplane core');
+  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens), kube-controller-manager, a real node (kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS), then Crossplane with helm');
   const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}`, log: (m) => say(`console: ${m}`) });
   platform = started_.platform;
   web = started_.console;
