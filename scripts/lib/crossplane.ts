@@ -1,15 +1,16 @@
-// Real Crossplane core on the local control plane, installed the way it runs in a cluster,
-// minus the kubelet:
+// Real Crossplane core v2.3.4 on the local control plane, and aerogrid installed through its
+// package manager: aerogrid's Function and Configuration built with `crossplane xpkg build`,
+// pushed with `crossplane xpkg push` to the platform's registry, and installed as a platform
+// engineer would.
 //
-//   `crossplane core init` (CRDs, the root CA and client certificate Secrets) → `crossplane core
-//   start` as a process → a local OCI registry (Debian's docker-registry) → aerogrid's Function
-//   and Configuration built with `crossplane xpkg build`, pushed with `crossplane xpkg push`, and
-//   installed by Crossplane's package manager, as a platform engineer would.
+// With a real node (startCrossplaneWithHelm), Crossplane is installed as in any cluster: `helm
+// install` of its chart, core and the RBAC manager as Pods, and the function run by Crossplane's
+// default Deployment runtime from the image its package embeds (images.ts).
 //
-// In a cluster, Crossplane's Deployment runtime runs each FunctionRevision as a Deployment and
-// fills in its status. Core runs here with `--package-runtime=Function=External`, where nobody
-// does: scripts/lib/runtime.ts plays that part for every new revision (a function process over
-// mTLS with a server certificate from Crossplane's CA, and the revision's endpoint).
+// Without one (make scale's stand-in, startCrossplane): `crossplane core init` and `crossplane
+// core start` as processes, with `--package-runtime=Function=External`, where nobody runs the
+// function: scripts/lib/runtime.ts plays that part for every new revision (a function process
+// over mTLS with a server certificate from Crossplane's CA, and the revision's endpoint).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,7 +91,6 @@ export const isTrue = (o: Obj | undefined, type: string) => condition(o, type)?.
 export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions): Promise<Crossplane> {
   const say = opts.say ?? (() => {});
   const bin = toolPath('crossplane');
-  const cli = toolPath('crossplane-cli');
   const src = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'crossplane-src'], { encoding: 'utf8' }).stdout.trim();
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const dir = join(cp.dir, 'crossplane');
@@ -115,14 +115,10 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
   const init = spawnSync(bin, ['core', 'init', '--enable-webhooks=false', `--cr-ds-path=${crdsDir}`,
     '--tlsca-secret-name=crossplane-root-ca', '--tls-client-secret-name=crossplane-tls-client'], { env, encoding: 'utf8', timeout: 120_000 });
   if (init.status !== 0) throw new Error(`crossplane core init failed:\n${init.stderr}`);
-  const clientDir = join(dir, 'tls-client');
-  mkdirSync(clientDir, { recursive: true });
-  const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
-  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
+  const clientDir = clientCerts(cp, dir);
 
   mkdirSync(join(dir, 'xpkg-cache'), { recursive: true }); // core does not make it: "cannot unpack package: ... closed pipe"
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
-  const registry = opts.registry;
 
   run(bin, ['core', 'start', '--enable-webhooks=false', '--package-runtime=Function=External', `--tls-client-certs-dir=${clientDir}`,
     `--xpkg-cache-dir=${join(dir, 'xpkg-cache')}`, `--metrics-port=${metricsPort}`, `--health-probe-port=${healthPort}`, ...(opts.coreFlags ?? [])]);
@@ -152,6 +148,15 @@ export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions)
       }
     },
   };
+}
+
+/** The client certificate core dials functions with, from the Secret Crossplane made, as files in <dir>/tls-client. */
+function clientCerts(cp: ControlPlane, dir: string): string {
+  const clientDir = join(dir, 'tls-client');
+  mkdirSync(clientDir, { recursive: true });
+  const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
+  return clientDir;
 }
 
 /** What installs aerogrid through Crossplane's package manager, whichever way core runs. */
@@ -275,10 +280,7 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
     throw new Error(`helm install crossplane failed:\n${helm.stdout}${helm.stderr}\n${cp.kubectl('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-o', 'wide').stdout}\n${logs().slice(-3000)}`);
   }
   say(`Crossplane ${version} installed with helm (its chart; core and the RBAC manager as Pods) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const clientDir = join(dir, 'tls-client');
-  mkdirSync(clientDir, { recursive: true });
-  const client = JSON.parse(must(cp.kubectl('get', 'secret', 'crossplane-tls-client', '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout);
-  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(clientDir, f), Buffer.from(client.data[f], 'base64'));
+  const clientDir = clientCerts(cp, dir);
   const runtimeConfig = parseAllDocuments(readFileSync(join(ROOT, 'examples/platform/function-runtime.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
   const fn = runtimeConfig.find((x) => x.kind === 'Function')!.metadata.name as string;
   const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs, runtimeImage: images.functionTarball, runtimeConfig });
