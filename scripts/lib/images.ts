@@ -22,6 +22,7 @@ import { join, relative } from 'node:path';
 import { toolPath } from './controlplane.js';
 import { freePort, ROOT } from './net.js';
 import { buildLib } from './pack.js';
+import { platformImages } from './registry.js';
 import { NODE_FLAGS } from './function.js';
 
 export const IMAGE_USER = '65532:65532';
@@ -55,10 +56,9 @@ function filesUnder(dir: string): string[] {
 
 /** The node base image's layout, as tools.sh made it (its folder name carries its recipe's key). */
 function baseLayout(): string {
-  const list = sh('bash', [join(ROOT, 'scripts/tools.sh'), 'path', 'image-list']).trim().split('\n').map((l) => l.split(' '));
-  const base = list.find(([ref]) => ref.startsWith('platform/node:'));
-  if (!base || !existsSync(join(base[1], 'index.json'))) throw new Error('the Node.js base image is not built: run bash scripts/tools.sh images');
-  return base[1];
+  const base = platformImages().find((i) => i.ref.startsWith('platform/node:'));
+  if (!base || !existsSync(join(base.layout, 'index.json'))) throw new Error('the Node.js base image is not built: run bash scripts/tools.sh images');
+  return base.layout;
 }
 
 /** Everything that goes into the images. */
