@@ -93,12 +93,12 @@ bench: deps
 	bash scripts/tools.sh argocd
 	$(TSX) bench/gitops.ts
 
-## scale: 50 Tenants and 1,000 Apps on the real control plane (Crossplane core reconciling, the
-## simulated kubelet building and rolling out), 10 minutes of steady state, bursts of 100 edits
+## scale: 50 Tenants and 1,000 Apps on the real platform (Crossplane from its chart reconciling,
+## the Apps' pods on a simulated KWOK node), 10 minutes of steady state, bursts of 100 edits
 ## (one with the function killed, one with two function replicas); about 30 minutes. Writes
 ## bench/RESULTS.md (scale) and bench/scale-*.png.
 scale: deps
-	bash scripts/tools.sh control-plane ghz
+	bash scripts/tools.sh control-plane ghz kwok
 	$(TSX) bench/scale.ts
 
 ## gitops-demo: Argo CD syncs aerogrid from a local Git repository onto real Crossplane, from

@@ -15,6 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { aerogridImages } from '../scripts/lib/images.js';
 import { must } from '../scripts/lib/install.js';
 import { ensureTools, startPlatform, waitForPhase, type Platform } from '../scripts/lib/platform.js';
+import { podStats } from '../scripts/lib/node.js';
 import { cpuSecondsOf, memoryOf } from '../scripts/lib/proc.js';
 import { exampleTenant } from '../test/helpers/fixtures.js';
 import { writeSection } from './section.js';
@@ -29,15 +30,6 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 ensureTools();
 await aerogridImages(say);
 
-/** Pod CPU (cumulative core-nanoseconds) and working set, from kubelet's summary API through the API server. */
-function podStats(p: Platform): Map<string, { cpu: number; memory: number }> {
-  const summary = JSON.parse(must(p.cp.kubectl('get', '--raw', `/api/v1/nodes/${p.node!.name}/proxy/stats/summary`)).stdout);
-  return new Map((summary.pods as Obj[]).map((pod) => [`${pod.podRef.namespace}/${pod.podRef.name}`, {
-    cpu: (pod.containers as Obj[]).reduce((a, c) => a + (c.cpu?.usageCoreNanoSeconds ?? 0), 0),
-    memory: (pod.containers as Obj[]).reduce((a, c) => a + (c.memory?.workingSetBytes ?? 0), 0),
-  }]));
-}
-
 const HOST = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'containerd', 'kube-proxy', 'docker-registry', 'pypiserver', 'dnsmasq'];
 /** The platform's host processes by name, with their pids (this run's only: they name its folder or its network). */
 function hostProcesses(p: Platform): Map<string, number[]> {
@@ -50,7 +42,7 @@ function hostProcesses(p: Platform): Map<string, number[]> {
       continue;
     }
     const text = cmd.join(' ');
-    if (!text.includes(p.cp.dir) && !text.includes(p.node!.network.hostIp)) continue;
+    if (!text.includes(p.cp.dir) && !text.includes(p.node.network.hostIp)) continue;
     const base = cmd[0].split('/').pop()!;
     const key = cmd.includes('pypiserver') ? 'pypiserver' : HOST.find((h) => h === base);
     if (key) found.set(key, [...(found.get(key) ?? []), Number(entry)]);
@@ -91,15 +83,15 @@ for (let run = 1; run <= RUNS; run++) {
     if (run === RUNS) {
       // At rest: a minute after the Tenant is Ready, measured over the next minute.
       await new Promise((r) => setTimeout(r, 60_000));
-      const pods0 = podStats(p);
+      const pods0 = await podStats(p.cp, p.node.name);
       const host = hostProcesses(p);
       const cpu0 = new Map([...host].map(([k, pids]) => [k, sum(pids, cpuSecondsOf)]));
       const w0 = Date.now();
       await new Promise((r) => setTimeout(r, IDLE_S * 1000));
       const wall = (Date.now() - w0) / 1000;
-      const pods1 = podStats(p);
+      const pods1 = await podStats(p.cp, p.node.name);
       idle = {
-        pods: [...pods1].filter(([k]) => pods0.has(k)).map(([k, v]) => [k.replace(/-[a-z0-9]{8,10}-[a-z0-9]{5}$/, '-…'), (v.cpu - pods0.get(k)!.cpu) / 1e9 / wall, v.memory]),
+        pods: [...pods1].filter(([k]) => pods0.has(k)).map(([k, v]) => [k.replace(/-[a-z0-9]{8,10}-[a-z0-9]{5}$/, '-…'), (v.cpu - pods0.get(k)!.cpu) / wall, v.memory]),
         host: [...host].map(([k, pids]) => [k, (sum(pids, cpuSecondsOf) - cpu0.get(k)!) / wall, sum(pids, (pid) => memoryOf(pid).rss)]),
       };
     }

@@ -20,6 +20,7 @@
 #                                                         runc, CNI plugins, mmdebstrap and dnsmasq, crane, the Kaniko executor, CoreDNS,
 #                                                         the images (pause, Kaniko, CoreDNS, one base per runtime) and the Python package mirror
 #   scripts/tools.sh coredns | helm                       CoreDNS (the cluster DNS) and helm (Crossplane's chart)
+#   scripts/tools.sh kwok                                 KWOK, make scale's simulated node for the Apps' pods (`path kwok-stages`: its stages)
 #   scripts/tools.sh crane | kaniko | images | pypi       one of those (`path images`, `path pypi`: their folders)
 #   scripts/tools.sh istio-harness                        the Istio tier's harness (test/istio/): Istio's analyzers and config
 #                                                         generator, at the version test/istio/go.mod pins, compiled as a Go test
@@ -59,6 +60,8 @@ PYPISERVER_VERSION="${PYPISERVER_VERSION:-2.4.2}"
 # The in-cluster install (issue 30): cluster DNS, and helm for Crossplane's chart.
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 HELM_VERSION="${HELM_VERSION:-v4.3.2}"
+# make scale's simulated node for the Apps' pods (1,000 real builds cannot run here): KWOK.
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 CACHE="${AEROGRID_CACHE:-$HOME/.cache/aerogrid}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR_SRC="${AEROGRID_VENDOR_SRC:-$ROOT/../shared/vendor-src}"
@@ -76,6 +79,8 @@ bin_path() {
     kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|kube-proxy) echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$1" ;;
     coredns) echo "$CACHE/coredns-$COREDNS_VERSION/coredns" ;;
     helm) echo "$CACHE/helm-$HELM_VERSION/helm" ;;
+    kwok) echo "$CACHE/kwok-$KWOK_VERSION/kwok" ;;
+    kwok-stages) echo "$CACHE/kwok-$KWOK_VERSION/stages" ;;
     etcd) echo "$CACHE/etcd-$ETCD_VERSION/etcd" ;;
     ghz) echo "$CACHE/ghz-$GHZ_VERSION/ghz" ;;
     crossplane) echo "$CACHE/crossplane-$CROSSPLANE_VERSION/crossplane" ;;
@@ -89,7 +94,7 @@ bin_path() {
     pypi) echo "$CACHE/pypi-$(pypi_key)" ;;
     image-list) image_specs | cut -d' ' -f1,2 ;;
     istio-harness) echo "$CACHE/istio-harness-$(istio_key)/istio-harness.test" ;;
-    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, etcd, ghz, crossplane, crossplane-cli, argocd, argocd-share, function-go-templating, crane, kaniko, images, pypi or istio-harness)" ;;
+    *) die "unknown tool $1 (want kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler, etcd, ghz, kwok, kwok-stages, crossplane, crossplane-cli, argocd, argocd-share, function-go-templating, crane, kaniko, images, pypi or istio-harness)" ;;
   esac
 }
 
@@ -184,6 +189,22 @@ build_coredns() {
 
 # helm, which installs Crossplane's chart as a platform team does.
 build_helm() { go_install "$(bin_path helm)" "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"; }
+
+# KWOK (kubernetes-sigs/kwok): the simulated node make scale puts the Apps' pods on. Its stages
+# (what it does to a node or pod, and when) come from the module it was built from: the fast
+# node stages with a lease heartbeat, and the fast pod stages (ready, complete for a Job's pods,
+# delete), which bench/scale.ts writes into its configuration.
+build_kwok() {
+  local out; out=$(dirname "$(bin_path kwok)")
+  [ -x "$out/kwok" ] && [ -d "$out/stages" ] && { say "kwok $KWOK_VERSION: cached in $out"; return; }
+  go_install "$out/kwok" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  local mod; mod="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  [ -d "$mod" ] || die "the kwok module $KWOK_VERSION has no kustomize/stage folder in $(go env GOMODCACHE)"
+  rm -rf "$out/stages.tmp" && mkdir -p "$out/stages.tmp"
+  cp "$mod/node/fast/node-initialize.yaml" "$mod/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$mod/pod/fast/pod-ready.yaml" "$mod/pod/fast/pod-complete.yaml" "$mod/pod/fast/pod-delete.yaml" "$out/stages.tmp/"
+  rm -rf "$out/stages" && mv "$out/stages.tmp" "$out/stages"
+}
 
 # go-containerregistry's crane: packs the node's images and pushes them to the local registry.
 build_crane() { go_install "$(bin_path crane)" "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"; }
@@ -664,6 +685,7 @@ one() {
     kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|kube-proxy) with_lock kubernetes build_kubernetes ;;
     coredns) with_lock coredns build_coredns ;;
     helm) with_lock helm build_helm ;;
+    kwok) with_lock kwok build_kwok ;;
     etcd) with_lock etcd build_etcd ;;
     ghz) with_lock ghz build_ghz ;;
     lua) with_lock apt install_lua ;;
@@ -685,7 +707,7 @@ one() {
     control-plane) one etcd; one kubectl; one crossplane; one crossplane-cli; one helm; one registry; one node ;;
     test-tools) one control-plane; one lua; one shells; one chromium; one function-go-templating ;;
     all) one test-tools; one istio-harness; one argocd ;;
-    *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|istio-harness|path TOOL]" ;;
+    *) die "usage: scripts/tools.sh [all|test-tools|control-plane|node|kube-apiserver|kube-controller-manager|kubectl|kubelet|kube-scheduler|etcd|ghz|kwok|crossplane|crossplane-cli|crossplane-src|registry|lua|shells|chromium|argocd|argocd-crds|function-go-templating|crane|kaniko|images|pypi|istio-harness|path TOOL]" ;;
   esac
 }
 

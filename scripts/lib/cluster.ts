@@ -100,6 +100,8 @@ export function coreDnsObjects(image: string, dnsIp: string): Obj[] {
             priorityClassName: 'system-cluster-critical',
             // The node's resolver, for the names outside the cluster.
             dnsPolicy: 'Default',
+            // As kubeadm's CoreDNS: it also runs on a node kept for the platform (make scale's, kwok.ts).
+            tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [{
               name: 'coredns', image, args: ['-conf', '/etc/coredns/Corefile'],

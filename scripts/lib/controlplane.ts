@@ -56,16 +56,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 /**
  * `all`: every controller of kube-controller-manager (Deployment, ReplicaSet, Job, HPA, node
  * lifecycle…) but those that need a cloud or allocate node CIDRs, for the real node (node.ts).
- * `simulated`: those that make sense without a kubelet (default ServiceAccounts, quota status,
- * namespace deletion, garbage collection), for the scale run, whose stand-in for the node plays the
- * Job and Deployment controllers itself for 1,000 Apps.
  */
 const CONTROLLERS = {
   all: '*,-nodeipam,-route,-service,-cloud-node-lifecycle',
-  standIn: [
-    'serviceaccount-controller', 'serviceaccount-token-controller', 'root-ca-certificate-publisher-controller',
-    'resourcequota-controller', 'namespace-controller', 'garbage-collector-controller', 'clusterrole-aggregation-controller',
-  ].join(','),
 };
 
 export interface ControlPlaneOptions {

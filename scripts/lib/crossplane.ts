@@ -1,18 +1,11 @@
-// Real Crossplane core v2.3.4 on the local control plane, and aerogrid installed through its
+// Real Crossplane core v2.3.4 on the local control plane, installed as in any cluster: `helm
+// install` of its chart, core and the RBAC manager as Pods, and aerogrid installed through its
 // package manager: aerogrid's Function and Configuration built with `crossplane xpkg build`,
 // pushed with `crossplane xpkg push` to the platform's registry, and installed as a platform
-// engineer would.
-//
-// With a real node (startCrossplaneWithHelm), Crossplane is installed as in any cluster: `helm
-// install` of its chart, core and the RBAC manager as Pods, and the function run by Crossplane's
-// default Deployment runtime from the image its package embeds (images.ts).
-//
-// Without one (make scale's stand-in, startCrossplane): `crossplane core init` and `crossplane
-// core start` as processes, with `--package-runtime=Function=External`, where nobody runs the
-// function: scripts/lib/runtime.ts plays that part for every new revision (a function process
-// over mTLS with a server certificate from Crossplane's CA, and the revision's endpoint).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// engineer would. Crossplane's default Deployment runtime runs the function from the image its
+// package embeds (images.ts), with the TLS Secrets Crossplane makes.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { functionName } from '../../src/compositions/packages.js';
@@ -21,8 +14,7 @@ import type { ControlPlane } from './controlplane.js';
 import { ensureTool, toolPath } from './controlplane.js';
 import { aerogridImages } from './images.js';
 import { getObject, installCrds, must } from './install.js';
-import { ROOT, freePort } from './net.js';
-import { FunctionRuntime, type RuntimeOptions } from './runtime.js';
+import { ROOT } from './net.js';
 
 type Obj = Record<string, any>;
 
@@ -34,10 +26,8 @@ export interface Crossplane {
   version: string;
   /** host:port of the local OCI registry. */
   registry: string;
-  /** The External runtime's function processes; none when Crossplane's Deployment runtime runs the function (helm). */
-  runtime?: FunctionRuntime;
-  /** Core's metrics on 127.0.0.1 (core as a process only). */
-  metricsPort: number;
+  /** Core's metrics (Prometheus text), from its pod. */
+  coreMetrics(): Promise<string>;
   /** The client certificate core dials functions with (tls.crt, tls.key, ca.crt). */
   clientCertsDir: string;
   logs(): string;
@@ -49,21 +39,19 @@ export interface Crossplane {
   upgradeFunction(version: string): Promise<void>;
   /** What every running replica of the function logged (its pods', or its processes'). */
   functionLogs(): string;
-  /** Kills every replica of the function at once, as a crash would (SIGKILL, or pods deleted without grace); they come back by themselves. */
+  /** Kills every replica of the function at once, as a crash would (pods deleted without grace); they come back by themselves. */
   killFunction(): Promise<void>;
-  /** Stops core and the runtime's function processes. */
+  /** The function's pods (running or not): name, IP, and whether Ready. */
+  functionPods(): Promise<FunctionPod[]>;
+  /** Sets the replicas in the function's DeploymentRuntimeConfig, as a platform team would, and waits until exactly that many pods are Ready. */
+  setFunctionReplicas(n: number): Promise<void>;
+  /** The function's endpoint, as the active FunctionRevision gives it to core (dns:///<service>.<namespace>:9443). */
+  functionEndpoint(): string;
+  /** Its pods go with the node. */
   stop(): Promise<void>;
 }
 
-export interface CrossplaneOptions {
-  say?: (msg: string) => void;
-  /** host:port of the platform's registry (registry.ts), where the packages are published. */
-  registry: string;
-  /** Extra flags for `crossplane core start`. */
-  coreFlags?: string[];
-  /** How the function runtime runs the function (compiled, replicas). */
-  runtime?: Omit<RuntimeOptions, 'say'>;
-}
+export interface FunctionPod { name: string; ip?: string; ready: boolean }
 
 export interface HelmOptions {
   say?: (msg: string) => void;
@@ -73,6 +61,8 @@ export interface HelmOptions {
   registryName: string;
   /** Core's flags, as the chart's `args` value. */
   coreFlags?: string[];
+  /** Where core's, the RBAC manager's and the function's pods must run (make scale's node kept for the platform, kwok.ts). */
+  placement?: { nodeSelector: Record<string, string>; tolerations: Obj[] };
 }
 
 export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
@@ -87,68 +77,6 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | fa
 
 const condition = (o: Obj | undefined, type: string) => (o?.status?.conditions ?? []).find((c: Obj) => c.type === type);
 export const isTrue = (o: Obj | undefined, type: string) => condition(o, type)?.status === 'True';
-
-export async function startCrossplane(cp: ControlPlane, opts: CrossplaneOptions): Promise<Crossplane> {
-  const say = opts.say ?? (() => {});
-  const bin = toolPath('crossplane');
-  const src = spawnSync('bash', [join(ROOT, 'scripts/tools.sh'), 'crossplane-src'], { encoding: 'utf8' }).stdout.trim();
-  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const dir = join(cp.dir, 'crossplane');
-  mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, KUBECONFIG: cp.kubeconfig, POD_NAMESPACE: CROSSPLANE_NAMESPACE };
-  let logs = '';
-  const children: ChildProcess[] = [];
-  const run = (file: string, args: string[]) => {
-    const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d) => (logs += d));
-    child.stderr?.on('data', (d) => (logs += d));
-    children.push(child);
-    return child;
-  };
-
-  // What Crossplane's init container does in a cluster: its CRDs, and the CA and client certificate.
-  // The CRDs go first and are waited for: `core init` applies them itself but creates its Lock
-  // before the API server serves them ("no matches for kind Lock").
-  const crdsDir = join(src, 'crossplane/cluster/crds');
-  installCrds(cp, readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => parseYaml(readFileSync(join(crdsDir, f), 'utf8'))));
-  must(cp.kubectl('create', 'namespace', CROSSPLANE_NAMESPACE));
-  const init = spawnSync(bin, ['core', 'init', '--enable-webhooks=false', `--cr-ds-path=${crdsDir}`,
-    '--tlsca-secret-name=crossplane-root-ca', '--tls-client-secret-name=crossplane-tls-client'], { env, encoding: 'utf8', timeout: 120_000 });
-  if (init.status !== 0) throw new Error(`crossplane core init failed:\n${init.stderr}`);
-  const clientDir = clientCerts(cp, dir);
-
-  mkdirSync(join(dir, 'xpkg-cache'), { recursive: true }); // core does not make it: "cannot unpack package: ... closed pipe"
-  const [metricsPort, healthPort] = [await freePort(), await freePort()];
-
-  run(bin, ['core', 'start', '--enable-webhooks=false', '--package-runtime=Function=External', `--tls-client-certs-dir=${clientDir}`,
-    `--xpkg-cache-dir=${join(dir, 'xpkg-cache')}`, `--metrics-port=${metricsPort}`, `--health-probe-port=${healthPort}`, ...(opts.coreFlags ?? [])]);
-  await waitUntil('Crossplane core to report healthy', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok, 60_000, () => logs.slice(-3000));
-  say(`Crossplane ${version} core started (External function runtime, webhooks off)`);
-
-  const runtime = new FunctionRuntime(cp, { say, ...opts.runtime });
-  runtime.start();
-
-  const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs: () => logs });
-  return {
-    version,
-    registry: opts.registry,
-    runtime,
-    metricsPort,
-    clientCertsDir: clientDir,
-    logs: () => logs,
-    ...packages,
-    functionLogs: () => runtime.replicaProcesses().map((f) => f.logs()).join(''),
-    killFunction: () => runtime.kill('SIGKILL'),
-    async stop() {
-      await runtime.stop();
-      for (const c of children.reverse()) {
-        if (c.exitCode !== null) continue;
-        c.kill('SIGTERM');
-        await new Promise((r) => c.once('exit', r));
-      }
-    },
-  };
-}
 
 /** The client certificate core dials functions with, from the Secret Crossplane made, as files in <dir>/tls-client. */
 function clientCerts(cp: ControlPlane, dir: string): string {
@@ -271,7 +199,9 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
   const helm = spawnSync(ensureTool('helm'), ['install', 'crossplane', crossplaneChart(), '--kubeconfig', cp.kubeconfig,
     '--namespace', CROSSPLANE_NAMESPACE, '--create-namespace', '--values', join(ROOT, 'deploy/crossplane-values.yaml'),
     '--set', `image.repository=${opts.registryName}/platform/crossplane`, '--set', `image.tag=${version}`,
-    '--set-json', `args=${JSON.stringify(opts.coreFlags ?? [])}`, '--wait', '--timeout=5m'], { encoding: 'utf8', timeout: 330_000 });
+    '--set-json', `args=${JSON.stringify(opts.coreFlags ?? [])}`,
+    ...Object.entries(opts.placement ?? {}).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`, '--set-json', `rbacManager.${key}=${JSON.stringify(value)}`]),
+    '--wait', '--timeout=5m'], { encoding: 'utf8', timeout: 330_000 });
   const logs = () => {
     const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, 'deployment/crossplane', '--tail=200');
     return r.stdout + r.stderr;
@@ -283,20 +213,49 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
   const clientDir = clientCerts(cp, dir);
   const runtimeConfig = parseAllDocuments(readFileSync(join(ROOT, 'examples/platform/function-runtime.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
   const fn = runtimeConfig.find((x) => x.kind === 'Function')!.metadata.name as string;
+  const drc = runtimeConfig.find((x) => x.kind === 'DeploymentRuntimeConfig')!;
+  if (opts.placement) Object.assign(drc.spec.deploymentTemplate.spec.template.spec, opts.placement);
+  const fnSelector = `pkg.crossplane.io/function=${fn}`;
+  const functionPods = async (): Promise<FunctionPod[]> => {
+    const list = JSON.parse(must(await cp.kubectlAsync('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', fnSelector, '-o', 'json')).stdout);
+    return (list.items as Obj[]).filter((p) => !p.metadata.deletionTimestamp).map((p) => ({
+      name: p.metadata.name, ip: p.status?.podIP, ready: (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+    }));
+  };
   const packages = await packageManager(cp, { dir, registry: opts.registry, say, logs, runtimeImage: images.functionTarball, runtimeConfig });
   return {
     version,
     registry: opts.registry,
-    metricsPort: 0,
     clientCertsDir: clientDir,
     logs,
     ...packages,
+    async coreMetrics() {
+      // The chart's metrics port (deploy/crossplane-values.yaml), on the pod's IP, which the host routes to.
+      const pods = JSON.parse(must(await cp.kubectlAsync('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', 'app=crossplane', '-o', 'json')).stdout).items as Obj[];
+      const ip = pods.find((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)?.status?.podIP;
+      if (!ip) return '';
+      return fetch(`http://${ip}:8080/metrics`, { headers: { connection: 'close' } }).then((r) => (r.ok ? r.text() : '')).catch(() => '');
+    },
     functionLogs() {
-      const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, '-l', `pkg.crossplane.io/function=${fn}`, '--tail=-1', '--max-log-requests=10');
+      const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, '-l', fnSelector, '--tail=-1', '--max-log-requests=10');
       return r.stdout;
     },
     async killFunction() {
-      must(await cp.kubectlAsync('delete', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', `pkg.crossplane.io/function=${fn}`, '--grace-period=0', '--force'));
+      must(await cp.kubectlAsync('delete', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', fnSelector, '--grace-period=0', '--force'));
+    },
+    functionPods,
+    async setFunctionReplicas(n: number) {
+      must(await cp.kubectlAsync('patch', 'deploymentruntimeconfig', drc.metadata.name, '--type=merge', '-p', JSON.stringify({ spec: { deploymentTemplate: { spec: { replicas: n } } } })));
+      await waitUntil(`${n} function pods Ready`, async () => {
+        const pods = await functionPods();
+        return pods.length === n && pods.every((p) => p.ready);
+      }, 180_000, () => cp.kubectl('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', fnSelector, '-o', 'wide').stdout);
+    },
+    functionEndpoint() {
+      const revisions: Obj[] = getObject(cp, 'functionrevisions')?.items ?? [];
+      const active = revisions.find((r) => r.spec.desiredState === 'Active' && r.status?.endpoint);
+      if (!active) throw new Error('no active FunctionRevision with an endpoint');
+      return active.status.endpoint as string;
     },
     async stop() {
       // Its pods go with the node.

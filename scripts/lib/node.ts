@@ -10,7 +10,7 @@
 // host: the host side (hostIp, 10.89.X.1) is where the registry, the package index and the DNS
 // server listen, and where kubelet serves; the host routes the pod network through the pair, so
 // that kubelet's probes, the API server's logs and exec, and the tests reach pods by their IPs.
-// The host also routes the Service IPs (10.90.X.0/24) there, where kube-proxy's rules are. The
+// The host also routes the Service IPs (a /20 per run, within 10.96.0.0/12) there, where kube-proxy's rules are. The
 // API server listens on the host side too (startControlPlaneForNode), the `kubernetes` Service's
 // endpoint.
 // The host forwards nothing, so pods reach only the platform's own services. X is picked per run
@@ -59,9 +59,13 @@ export interface NodeNetwork {
   /** The node namespace's side of the pair. */
   nodeIp: string;
   podCidr: string;
-  /** The cluster's Service IPs (10.90.X.0/24): the host routes them into the node's namespace, where kube-proxy's rules are. */
+  /**
+   * The cluster's Service IPs, a /20 of 10.96.0.0/12 per network number (4,094 Services: one per
+   * App, and make scale's 1,000 Apps; a /24 ran out at 253): the host routes them into the node's
+   * namespace, where kube-proxy's rules are.
+   */
   serviceCidr: string;
-  /** The cluster DNS Service's ClusterIP (10.90.X.10), which kubelet gives pods. */
+  /** The cluster DNS Service's ClusterIP (the range's tenth address), which kubelet gives pods. */
   dnsIp: string;
   /** The file that holds the node's network namespace. */
   netns: string;
@@ -96,7 +100,7 @@ export function createNetwork(dir: string): NodeNetwork {
   const hostIp = `10.89.${index}.1`;
   const nodeIp = `10.89.${index}.2`;
   const podCidr = `10.88.${index}.0/24`;
-  const serviceCidr = `10.90.${index}.0/24`;
+  const serviceCidr = `10.${96 + (index >> 4)}.${(index & 15) << 4}.0/20`;
   const dnsIp = serviceIp(serviceCidr, 10);
   const exec = (...args: string[]) => sh('nsenter', `--net=${netns}`, '--', ...args);
   const remove = () => {
@@ -175,6 +179,23 @@ export interface Node {
   httpGet(ip: string, port: number, path?: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
   logs(): string;
   stop(): Promise<void>;
+}
+
+/** A pod's CPU so far (core-seconds, all its containers) and its working set (bytes). */
+export interface PodStats { cpu: number; memory: number }
+
+/**
+ * Every pod's CPU and memory on one node, namespace/name → stats, from kubelet's summary API
+ * through the API server (what `kubectl top` shows).
+ */
+export async function podStats(cp: ControlPlane, node: string): Promise<Map<string, PodStats>> {
+  const r = await cp.kubectlAsync('get', '--raw', `/api/v1/nodes/${node}/proxy/stats/summary`);
+  if (r.status !== 0) throw new Error(`kubelet's summary of ${node}: ${r.stderr.trim()}`);
+  const summary = JSON.parse(r.stdout) as { pods?: Record<string, any>[] };
+  return new Map((summary.pods ?? []).map((pod) => [`${pod.podRef.namespace}/${pod.podRef.name}`, {
+    cpu: (pod.containers as Record<string, any>[] ?? []).reduce((a, c) => a + (c.cpu?.usageCoreNanoSeconds ?? 0), 0) / 1e9,
+    memory: (pod.containers as Record<string, any>[] ?? []).reduce((a, c) => a + (c.memory?.workingSetBytes ?? 0), 0),
+  }]));
 }
 
 /** What was started, undone in the reverse order: a failure part way stops exactly that. */

@@ -1,24 +1,23 @@
-// The whole local platform, as `make demo`, `make up` and the end-to-end tests use it:
+// The whole local platform, as `make demo`, `make up`, the end-to-end tests and the benchmarks use it:
 // etcd + kube-apiserver + kube-controller-manager, a real node (node.ts: kubelet, kube-scheduler,
 // kube-proxy, CoreDNS, containerd, the registry, the package index), Crossplane installed with
 // helm from its chart (core and the RBAC manager as Pods) with aerogrid installed from dist/
 // through its package manager, the function run by Crossplane's Deployment runtime from its
-// package's image, aerogrid's ClusterRole and Tenant deletion policy. Only `make scale` runs a
-// stand-in instead of the node (its simulated kubelet, bench/simulated-kubelet.ts): 1,000 real
-// builds cannot run on this machine; there core runs as a process, and the function under
-// runtime.ts, until the scale run gets a node for the platform's own pods.
+// package's image, aerogrid's ClusterRole and Tenant deletion policy. `make scale` adds a
+// simulated node for the Apps' pods (kwok.ts: 1,000 real builds cannot run on this machine) and
+// keeps the real node for the platform's own.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { platformFileOf } from '../../src/compositions/synth.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
-import { startCrossplane, startCrossplaneWithHelm, waitUntil, type Crossplane, type CrossplaneOptions } from './crossplane.js';
+import type { ControlPlane, ControlPlaneOptions } from './controlplane.js';
+import { startCrossplaneWithHelm, waitUntil, type Crossplane } from './crossplane.js';
 import { dist, getObject, must } from './install.js';
-import { ROOT, freePort } from './net.js';
+import { PLATFORM_PLACEMENT, keepForPlatform, startSimulatedNode, type SimulatedNode } from './kwok.js';
+import { ROOT } from './net.js';
 import { startControlPlaneForNode, startNode, type Node } from './node.js';
 import { GROUPS_CLAIM, startIdentityProvider, type IdentityProvider } from './oidc.js';
-import { startRegistry, type Registry } from './registry.js';
 
 type Obj = Record<string, any>;
 
@@ -38,10 +37,10 @@ export const PACKAGE_VERSION = 'v0.1.0';
 export interface Platform {
   cp: ControlPlane;
   xp: Crossplane;
-  /** The real node, unless the platform was started with `simulated`. */
-  node?: Node;
-  /** The stand-in for the node, when the platform was started with one (make scale). */
-  standIn?: NodeStandIn;
+  /** The real node. */
+  node: Node;
+  /** The simulated node for the Apps' pods, when started with `simulatedApps` (make scale). */
+  simulated?: SimulatedNode;
   /** Every build Job since the platform started, namespace/name, in order. */
   builds(): string[];
   /** The build Jobs of one App (named <app>-build-<digest>). */
@@ -52,22 +51,15 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-/** What plays the node where a real one cannot serve: it runs the builds and rollouts, and counts the builds. */
-export interface NodeStandIn {
-  readonly builds: string[];
-  stop(): Promise<void>;
-}
-
 export interface PlatformOptions {
   say?: (msg: string) => void;
   /**
-   * A stand-in for the node, with only the controllers that need no kubelet: for the 1,000 Apps
-   * of make scale, which the real node cannot build (bench/simulated-kubelet.ts).
+   * The Apps' pods on a simulated node (kwok.ts), a Job's pod succeeding after `jobPodMs`: for
+   * the 1,000 Apps of make scale, which the real node cannot build. The real node is then kept
+   * for the platform's pods (Crossplane, the function, CoreDNS), as a control-plane node is.
    */
-  standIn?: (cp: ControlPlane) => NodeStandIn;
+  simulatedApps?: { jobPodMs: number };
   coreFlags?: string[];
-  /** With a stand-in for the node only: how the External runtime runs the function (compiled, replicas). */
-  runtime?: CrossplaneOptions['runtime'];
   /** Installs the legacy flavour (XTenant, XApp with claim App) instead of the v2 APIs. */
   legacy?: boolean;
   /**
@@ -128,7 +120,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const say = opts.say ?? (() => {});
   let idp: IdentityProvider | undefined;
   const cpOpts: ControlPlaneOptions = {
-    controllers: opts.standIn ? 'standIn' : 'all',
+    controllers: 'all',
     // A developer's client certificate carries their groups as the identity provider's would reach RBAC.
     groupPrefix: platformSettings().oidcGroupPrefix,
     beforeApiserver: opts.oidc ? async (dir) => {
@@ -138,57 +130,54 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       return ['--authentication-config=authentication.yaml'];
     } : undefined,
   };
-  // A real node's pods reach the API server: its network comes first (startControlPlaneForNode).
-  const { cp, network } = await (opts.standIn ? startControlPlane(cpOpts).then((c) => ({ cp: c, network: undefined })) : startControlPlaneForNode(cpOpts)).catch(async (err) => {
+  // The node's pods reach the API server: its network comes first (startControlPlaneForNode).
+  const { cp, network } = await startControlPlaneForNode(cpOpts).catch(async (err) => {
     await idp?.stop();
     throw err;
   });
   let node: Node | undefined;
-  let registry: Registry | undefined;
   let xp: Crossplane | undefined;
+  let simulated: SimulatedNode | undefined;
   try {
-    if (opts.standIn) {
-      registry = await startRegistry(join(cp.dir, 'registry'), `127.0.0.1:${await freePort()}`);
-    } else {
-      const settings = platformSettings();
-      const registryName = settings.registry.split('/')[0];
-      node = await startNode(cp, { say, network: network!, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
-      registry = node.registry;
-    }
+    const settings = platformSettings();
+    const registryName = settings.registry.split('/')[0];
+    node = await startNode(cp, { say, network, registryName, pythonIndex: settings.build.pythonIndex, domain: registryName.split(':')[0].split('.').slice(1).join('.') });
+    // make scale: the real node is the platform's own from here on.
+    if (opts.simulatedApps) keepForPlatform(cp, node.name);
     await opts.beforeInstall?.(cp);
-    // With a real node, Crossplane as a platform team installs it: its Helm chart, the function
-    // run by its Deployment runtime. Only the stand-in (make scale) runs core as a process.
-    xp = node
-      ? await startCrossplaneWithHelm(cp, { say, registry: registry.address, registryName: platformSettings().registry.split('/')[0], coreFlags: opts.coreFlags ?? CORE_FLAGS })
-      : await startCrossplane(cp, { say, registry: registry.address, coreFlags: opts.coreFlags ?? CORE_FLAGS, runtime: opts.runtime });
+    // Crossplane as a platform team installs it: its Helm chart, the function run by its Deployment runtime.
+    xp = await startCrossplaneWithHelm(cp, {
+      say, registry: node.registry.address, registryName, coreFlags: opts.coreFlags ?? CORE_FLAGS,
+      placement: opts.simulatedApps ? PLATFORM_PLACEMENT : undefined,
+    });
     xp.publish(PACKAGE_VERSION);
     if (!opts.publishOnly) {
       await xp.install(PACKAGE_VERSION, { legacy: opts.legacy });
       // What a platform engineer applies beside the packages.
       must(cp.apply([...dist('rbac/clusterrole.yaml'), ...dist('protection/tenant-deletion.yaml')]));
     }
+    if (opts.simulatedApps) simulated = await startSimulatedNode(cp, { say, jobPodMs: opts.simulatedApps.jobPodMs });
   } catch (err) {
     await xp?.stop();
-    await (node ?? registry)?.stop();
+    await node?.stop();
     await cp.stop();
     await idp?.stop();
     throw err;
   }
-  const standIn = opts.standIn?.(cp);
-  const builds = () => node?.builds ?? standIn!.builds;
+  const realNode = node;
   return {
     cp,
-    xp: xp!,
-    node,
-    standIn,
+    xp,
+    node: realNode,
+    simulated,
     idp,
-    builds,
-    buildsOf: (namespace, app) => builds().filter((b) => b.startsWith(`${namespace}/${app}-build-`)),
+    builds: () => realNode.builds,
+    buildsOf: (namespace, app) => realNode.buildsOf(namespace, app),
     get: (kind, name, namespace) => getObject(cp, kind, name, namespace),
     async stop() {
-      await standIn?.stop();
+      await simulated?.stop();
       await xp!.stop();
-      await (node ?? registry)!.stop();
+      await realNode.stop();
       await cp.stop();
       await idp?.stop();
     },
