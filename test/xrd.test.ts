@@ -1,5 +1,8 @@
 // The synthesized XRDs and input CRD: structural, documented, with CEL rules that carry
 // messages, and the printer columns `kubectl get` shows.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../scripts/lib/net.js';
 import { synthesize, platformFileOf } from '../src/compositions/synth.js';
 import { readYaml } from './helpers/fixtures.js';
 import { parse } from 'yaml';
@@ -94,6 +97,21 @@ describe('flavours', () => {
   });
   test('the function image runs as non-root', () => {
     expect(files.get('function/Dockerfile')).toMatch(/^USER 65532:65532$/m);
+  });
+  test('the Dockerfile describes an image that can run: Node.js >= 20.19, entry points that exist, metrics on an exposed port', () => {
+    const dockerfile = files.get('function/Dockerfile')!;
+    // package.json's engines want 20.19; bookworm ships Node.js 18, trixie 20.19.
+    expect(dockerfile.match(/^FROM \S+/gm)).toEqual(['FROM docker.io/library/debian:trixie-slim', 'FROM docker.io/library/debian:trixie-slim']);
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node).toBe('>=20.19');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)![1]) as string[];
+    const consoleEntry = JSON.parse(/runs from it too: (\[.+\]), on port/.exec(dockerfile)![1]) as string[];
+    for (const entry of [entrypoint, consoleEntry]) {
+      expect(entry[0]).toBe('node');
+      // lib/ is tsc's output of the sources (tsconfig.package.json): lib/src/x.js comes from src/x.ts.
+      expect(existsSync(join(ROOT, entry.at(-1)!.replace(/^lib\//, '').replace(/\.js$/, '.ts')))).toBe(true);
+    }
+    const metrics = /^ENV FUNCTION_METRICS_ADDRESS=0\.0\.0\.0:(\d+)$/m.exec(dockerfile)![1];
+    expect(/^EXPOSE (.+)$/m.exec(dockerfile)![1].split(' ')).toEqual(['9443', metrics]);
   });
 });
 

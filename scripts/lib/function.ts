@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-
+import { AEROGRID_IMAGE } from '../../src/compositions/packages.js';
 import { ROOT, freePort } from './net.js';
 
 export { ROOT, freePort };
@@ -28,13 +28,13 @@ export function compiledFunction(): string {
 }
 
 /**
- * The V8 flag the function image runs with (dist/function/Dockerfile): young-generation
+ * The V8 flag the function image runs with (AEROGRID_IMAGE, dist/function/Dockerfile): young-generation
  * semi-spaces of 8 MiB instead of 16 keep short-lived garbage smaller, at no cost to throughput
  * (same-run A/B against the previous release: 0.95 with it, 0.95 without). A heap limit
  * (--max-old-space-size=512) kept RSS lower still, but cost the warm App 19 to 25% of its
  * throughput, so memory.ts asks for a full collection over a target instead.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=8'];
+export const NODE_FLAGS = AEROGRID_IMAGE.function.entrypoint.filter((a) => a.startsWith('--'));
 
 export interface FunctionProcess {
   child: ChildProcess;

@@ -23,11 +23,7 @@ import { toolPath } from './controlplane.js';
 import { freePort, ROOT } from './net.js';
 import { buildLib } from './pack.js';
 import { platformImages } from './registry.js';
-import { NODE_FLAGS } from './function.js';
-
-export const IMAGE_USER = '65532:65532';
-export const FUNCTION_PORTS = { grpc: 9443, metrics: 8080 };
-export const CONSOLE_PORT = 8080;
+import { AEROGRID_IMAGE } from '../../src/compositions/packages.js';
 
 export interface AerogridImages {
   /** The key the images are cached under (a hash of their inputs). */
@@ -130,14 +126,15 @@ export async function aerogridImages(say: (m: string) => void = () => {}): Promi
     await withScratchRegistry(work, (registry) => {
       sh(crane, ['push', '--insecure', base, `${registry}/base`]);
       sh(crane, ['append', '--insecure', '-b', `${registry}/base`, '-f', join(work, 'app.tar'), '-t', `${registry}/app`]);
-      const entry = (name: string, entrypoint: string[], ports: number[], env: string[] = []) => {
-        sh(crane, ['mutate', '--insecure', `${registry}/app`, '-t', `${registry}/${name}`, '--entrypoint', entrypoint.join(','), '-w', '/app', '-u', IMAGE_USER,
-          ...ports.flatMap((p) => ['--exposed-ports', String(p)]), ...env.flatMap((e) => ['-e', e]), '-l', `org.opencontainers.image.title=aerogrid ${name}`]);
+      // The configuration dist/function/Dockerfile describes too (AEROGRID_IMAGE).
+      const entry = (name: string, entrypoint: readonly string[], ports: number[], env: Record<string, string> = {}) => {
+        sh(crane, ['mutate', '--insecure', `${registry}/app`, '-t', `${registry}/${name}`, '--entrypoint', entrypoint.join(','), '-w', AEROGRID_IMAGE.workdir, '-u', AEROGRID_IMAGE.user,
+          ...ports.flatMap((p) => ['--exposed-ports', String(p)]), ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), '-l', `org.opencontainers.image.title=aerogrid ${name}`]);
         sh(crane, ['pull', '--insecure', '--format=oci', `${registry}/${name}`, join(work, name)]);
       };
-      // Metrics where Crossplane's Deployment runtime names its `metrics` port.
-      entry('function', ['node', ...NODE_FLAGS, 'lib/src/functions/main.js'], [FUNCTION_PORTS.grpc, FUNCTION_PORTS.metrics], [`FUNCTION_METRICS_ADDRESS=0.0.0.0:${FUNCTION_PORTS.metrics}`]);
-      entry('console', ['node', 'lib/src/console/main.js'], [CONSOLE_PORT]);
+      const fn = AEROGRID_IMAGE.function;
+      entry('function', fn.entrypoint, [fn.ports.grpc, fn.ports.metrics], fn.env);
+      entry('console', AEROGRID_IMAGE.console.entrypoint, [AEROGRID_IMAGE.console.port]);
       sh(crane, ['pull', '--insecure', `${registry}/function`, join(work, 'function.tar')]);
     });
     rmSync(join(work, 'rootfs'), { recursive: true, force: true });
