@@ -16,9 +16,9 @@
 // lock, the compiler settings and every source file.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { toolPath } from './controlplane.js';
 import { freePort, ROOT } from './net.js';
 import { buildLib } from './pack.js';
@@ -103,13 +103,28 @@ async function withScratchRegistry<T>(work: string, fn: (registry: string) => Pr
   }
 }
 
+/** Builds of other sources kept beside the newest (each about 420 MB: two OCI layouts and a tarball); another checkout may still use one. */
+const KEEP_IMAGES = 2;
+
+/** Removes all but the `keep` most recently used complete builds besides the newest one (unfinished ones of other processes are left alone). */
+function pruneImages(parent: string, keep: number): void {
+  const complete = readdirSync(parent).filter((d) => /^[0-9a-f]{16}$/.test(d) && existsSync(join(parent, d, '.complete')))
+    .map((d) => ({ d, t: statSync(join(parent, d, '.complete')).mtimeMs })).sort((a, b) => b.t - a.t);
+  for (const { d } of complete.slice(1 + keep)) rmSync(join(parent, d), { recursive: true, force: true });
+}
+
 /** Builds the images unless the cache has them for these inputs (a minute or so the first time). */
 export async function aerogridImages(say: (m: string) => void = () => {}): Promise<AerogridImages> {
   const base = baseLayout();
   const key = keyOf(base);
   const dir = join(cacheDir(), 'aerogrid-images', key);
   const result: AerogridImages = { key, function: join(dir, 'function'), console: join(dir, 'console'), functionTarball: join(dir, 'function.tar') };
-  if (existsSync(join(dir, '.complete'))) return result;
+  if (existsSync(join(dir, '.complete'))) {
+    // Used now: the newest for pruneImages.
+    const now = new Date();
+    utimesSync(join(dir, '.complete'), now, now);
+    return result;
+  }
   const started = Date.now();
   const work = `${dir}.${process.pid}`;
   rmSync(work, { recursive: true, force: true });
@@ -146,6 +161,7 @@ export async function aerogridImages(say: (m: string) => void = () => {}): Promi
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
+  pruneImages(dirname(dir), KEEP_IMAGES);
   const mb = (statSync(result.functionTarball).size / 1e6).toFixed(0);
   say(`aerogrid's images built (Debian trixie Node.js, the compiled JavaScript, production dependencies; ${mb} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return result;
