@@ -2,7 +2,7 @@
 // kube-controller-manager, kube-scheduler, the real node with kube-proxy and CoreDNS, Crossplane
 // core v2.3.4 from its Helm chart, aerogrid installed by its package manager and the function run
 // by Crossplane's Deployment runtime) with Crossplane core doing every reconcile:
-//   1. 50 Tenants (two namespaces each), until all are Ready;
+//   1. 50 Tenants (two namespaces each, the enterprise tier, whose quota holds 10 Apps a namespace), until all are Ready;
 //   2. 1,000 Apps spread across them (each its own source), until all are Ready. SIMULATED: the
 //      kubelet of the Apps' pods. 1,000 real builds (about 20 s and 800 MiB each, on two cores) and
 //      2,000 pods cannot run on this machine, so KWOK (scripts/lib/kwok.ts) registers a node for
@@ -74,6 +74,8 @@ const fail = (err: unknown) => {
 };
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
+// Ctrl-C (or a CI job's timeout) stops the platform too: nothing of it is left behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => fail(new Error(`stopped by ${signal}`)));
 
 const kc = new KubeConfig();
 kc.loadFromFile(p.cp.kubeconfig);
@@ -96,6 +98,9 @@ async function applyAll(items: Obj[], concurrency = 8): Promise<void> {
 const tenants = Array.from({ length: TENANTS }, (_, i) => {
   const t = exampleTenant() as Obj;
   t.metadata = { name: `t${i}` };
+  // Sized for its 20 Apps: the example's pro tier (limits.cpu 8 a namespace) holds 8 Apps of two
+  // 500m pods, and the quota refused the rest's pods (their Apps said so, and stayed Deploying).
+  t.spec.tier = 'enterprise';
   return t;
 });
 const apps = Array.from({ length: APPS }, (_, j) => {
@@ -385,7 +390,7 @@ const table = [
   `(flags: ${'`--circuit-breaker-burst=1000 --circuit-breaker-refill-rate=20`'}), with aerogrid installed through its package manager and the function`,
   "run by Crossplane's Deployment runtime from its image, over mTLS. SIMULATED: the Apps' pods, on a KWOK node",
   `(kwok ${/kwok-(v[^/]+)\//.exec(toolPath('kwok'))?.[1] ?? ''}; 1,000 real builds cannot run here): a build Job's pod succeeds after ${BUILD_MS / 1000} s, an App's pod is Ready at once; the scheduler,`,
-  `the controllers, the quotas and kube-proxy are real. ${TENANTS} Tenants (two namespaces each), then ${APPS} Apps, each with its own source,`,
+  `the controllers, the quotas and kube-proxy are real. ${TENANTS} Tenants (two namespaces each, tier enterprise), then ${APPS} Apps, each with its own source,`,
   `applied server-side 8 at a time. Samples every ${SAMPLE_MS / 1000} s.`,
   '',
   '| phase | figure |',
