@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { RUNTIME_PATTERN } from './app.js';
 import { dnsLabel, patterned, quantity, ruled } from './rules.js';
-import { TIERS } from './tenant.js';
+import { CIDR_PATTERN, TIERS } from './tenant.js';
 
 export const INPUT_GROUP = 'fn.platform.aerogrid.io';
 export const INPUT_VERSION = 'v1alpha1';
@@ -130,6 +130,45 @@ export function cpuCores(q: string): number | undefined {
 
 const PACKAGE = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$';
 
+const HTTPS_URL = '^https://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[-A-Za-z0-9._~/]*)?$';
+
+/** Where the console may connect to: a range and its TCP ports (its NetworkPolicy's egress). */
+const consoleDestination = (field: string, description: string) => z
+  .array(z.strictObject({
+    cidr: ruled(patterned(`${field}[].cidr`, CIDR_PATTERN, 'an IPv4 or IPv6 CIDR such as 10.20.0.0/16', 'Destination range.', 64), 'Destination range.', [
+      { cel: "!self.endsWith('/0')", message: `${field}[].cidr must not be a /0: name the ranges, not the whole internet`, holds: (c) => !c.endsWith('/0') },
+    ]),
+    ports: z.array(z.int().min(1).max(65535)).min(1, { message: `${field}[].ports must list at least one port` }).max(16).meta({ description: 'Destination TCP ports.' }),
+  }))
+  .min(1, { message: `${field} must list at least one destination` })
+  .max(16)
+  .meta({ description });
+
+/** The web console's Deployment (dist/console/): what a platform team sets for its identity provider and cluster. */
+export const ConsoleSettings = z.strictObject({
+  namespace: dnsLabel('console.namespace', 63, 'Where the console runs.').default('aerogrid-system'),
+  image: image('console.image', "aerogrid's image (the Function package's), whose console entry point runs."),
+  publicUrl: patterned('console.publicUrl', HTTPS_URL, 'an https URL such as https://console.example.com',
+    'The URL people open. The identity provider must allow <publicUrl>/auth/callback as a redirect URI.', 256),
+  issuer: patterned('console.issuer', HTTPS_URL, 'an https URL such as https://acme.eu.auth0.com/',
+    "The OIDC issuer people sign in with: kube-apiserver's AuthenticationConfiguration must trust its ID tokens for clientId.", 256),
+  clientId: z.string().min(1).max(256).meta({ description: "The console's OIDC client ID: the audience kube-apiserver expects." }),
+  clientSecret: z.strictObject({
+    name: dnsLabel('console.clientSecret.name', 253, 'A Secret in console.namespace, made by the platform team (never in Git).'),
+    key: z.string().min(1).max(253).default('client-secret').meta({ description: 'Its key that holds the client secret.' }),
+  }).meta({ description: "Where the console's OIDC client secret is: a Secret reference." }),
+  issuerCa: z.strictObject({
+    configMap: dnsLabel('console.issuerCa.configMap', 253, 'A ConfigMap in console.namespace.'),
+    key: z.string().min(1).max(253).default('ca.crt').meta({ description: 'Its key that holds the PEM certificate.' }),
+  }).optional().meta({ description: "The CA of the issuer's certificate, when it is not a public one: a ConfigMap reference." }),
+  groupsClaim: z.string().min(1).max(256).default('https://aerogrid.io/groups').meta({ description: "The ID token claim with a person's groups." }),
+  egress: z.strictObject({
+    identityProvider: consoleDestination('console.egress.identityProvider', "The identity provider's addresses (discovery, keys, token exchange)."),
+    apiserver: consoleDestination('console.egress.apiserver', "kube-apiserver's endpoints (what the kubernetes Service leads to)."),
+  }).meta({ description: 'The only destinations the console reaches, besides the cluster DNS.' }),
+});
+export type ConsoleSettings = z.infer<typeof ConsoleSettings>;
+
 /** platform.yaml: where the packages are published, and the settings every Composition carries. */
 export const PlatformFile = z.strictObject({
   packages: z.strictObject({
@@ -144,5 +183,6 @@ export const PlatformFile = z.strictObject({
     tenantsPath: z.string().min(1).max(256).default('tenants').meta({ description: 'One directory per tenant: tenant.yaml and apps/.' }),
     argocdNamespace: dnsLabel('gitops.argocdNamespace', 63, 'Where Argo CD runs.').default('argocd'),
   }),
+  console: ConsoleSettings,
 });
 export type PlatformFile = z.infer<typeof PlatformFile>;

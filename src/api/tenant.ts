@@ -91,11 +91,11 @@ export const TenantGroups = z
   .meta({ description: 'OIDC groups bound to the tenant roles, as they appear in the groups claim.' });
 export type TenantGroups = z.infer<typeof TenantGroups>;
 
-const CIDR = '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+:[0-9a-fA-F:]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$';
+export const CIDR_PATTERN = '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+:[0-9a-fA-F:]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$';
 
 export const EgressRule = ruled(
   z.object({
-    cidr: patterned('spec.builds.egress[].cidr', CIDR, 'an IPv4 or IPv6 CIDR such as 10.20.0.0/16', 'Destination range.', 64),
+    cidr: patterned('spec.builds.egress[].cidr', CIDR_PATTERN, 'an IPv4 or IPv6 CIDR such as 10.20.0.0/16', 'Destination range.', 64),
     ports: z
       .array(z.int().min(1).max(65535))
       .min(1, { message: 'spec.builds.egress[].ports must list at least one port' })

@@ -6,6 +6,7 @@ import { PlatformFile } from '../api/platform.js';
 import { parseAt } from '../api/validate.js';
 import { App, Tenant } from './apis.js';
 import { argocdFiles } from './argocd.js';
+import { consoleFiles } from './console.js';
 import type { CompositeApi, Flavour } from './composite.js';
 import {
   clusterRole, configurationMeta, functionDockerfile, functionMeta, functionName, inputCrd, tenantDeletionPolicy,
@@ -57,5 +58,6 @@ export function synthesize(file: PlatformFile): Map<string, string> {
   out.set('rbac/clusterrole.yaml', toYaml([clusterRole()]));
   out.set('protection/tenant-deletion.yaml', toYaml(tenantDeletionPolicy()));
   for (const [path, docs] of argocdFiles(file)) out.set(path, toYaml(docs));
+  for (const [path, docs] of consoleFiles(file)) out.set(path, toYaml(docs));
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -227,6 +227,10 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     if (!c.res.headers.get('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
 
+  // For kubelet's probes: the process serves. Nothing else is checked here: an identity provider
+  // or API server that is down is the page's to report, and restarting the console would not help.
+  app.get('/healthz', (c) => c.text('ok'));
+
   const sessionOf = (c: Context): Session | undefined => {
     const id = getCookie(c, SESSION_COOKIE, 'host');
     const s = id ? sessions.get(id) : undefined;
