@@ -38,8 +38,8 @@ async function main(): Promise<void> {
   ensureTools();
   const toolsDone = Date.now();
 
-  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens), kube-controller-manager, a real node (kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS), then Crossplane with helm');
-  const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}`, log: (m) => say(`console: ${m}`) });
+  say('starting the local identity provider (oidc-provider, standing in for Auth0), etcd, kube-apiserver (RBAC, Pod Security, trusting the provider\'s ID tokens), kube-controller-manager, a real node (kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS), then Crossplane with helm, and the web console as a Deployment (dist/console/)');
+  const started_ = await startConsolePlatform({ say, address: `127.0.0.1:${await consolePort()}` });
   platform = started_.platform;
   web = started_.console;
   const { cp, xp } = platform;
@@ -122,7 +122,9 @@ The web console: ${web!.url}/?ns=acme-dev
   Sign in as dana, password dana-pass (a developer of acme; also ava/ava-pass, an admin of acme, and gil/gil-pass of globex).
   The identity provider's page (${platform.idp!.issuer}) has a certificate from this run's own CA: your browser asks
   you to accept it once (or trust ${join(cp.dir, 'ca.crt')}). Open hello, edit app.py, Save, and watch it build and go Ready.
-  (The CLI pushed hello's files above, so the first Save asks before the console takes them over.)`);
+  (The CLI pushed hello's files above, so the first Save asks before the console takes them over.)
+  It runs in the cluster (dist/console/, its pod on the node) and an HTTP proxy on 127.0.0.1 leads to its Service;
+  its log: kubectl --kubeconfig ${cp.kubeconfig} logs -n aerogrid-system deployment/aerogrid-console`);
   if (upDir) {
     console.log(`
 The control plane stays up (make down stops it). As the developer, try the CLI:

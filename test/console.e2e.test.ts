@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { appendToEditor, flood, launchBrowser, setEditor, signIn as signInAt, startConsolePlatform, startConsoleProcess, type ConsoleProcess } from '../scripts/lib/console.js';
+import { appendToEditor, flood, launchBrowser, setEditor, signIn as signInAt, startConsolePlatform, startConsoleProcess, type ClusterConsole, type ConsoleProcess } from '../scripts/lib/console.js';
 import { toolPath } from '../scripts/lib/controlplane.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { must } from '../scripts/lib/install.js';
 import type { Platform } from '../scripts/lib/platform.js';
-import type { RunningConsole } from '../src/console/server.js';
 import { SCAFFOLD } from '../src/present/scaffold.js';
 import { answer } from '../scripts/lib/answer.js';
 import { runCli } from './helpers/cli.js';
@@ -25,11 +24,10 @@ import { ROOT, exampleTenant } from './helpers/fixtures.js';
 
 type Obj = Record<string, any>;
 let p: Platform;
-let console_: RunningConsole;
+/** The console in the cluster (dist/console/'s Deployment), through a proxy on 127.0.0.1 to its Service. */
+let console_: ClusterConsole;
 /** Addresses the identity provider knows as the console's, for the tests' own consoles and clients. */
 let spare: string[];
-/** What the console logged. */
-const consoleLog: string[] = [];
 let browser: Browser;
 let dana: BrowserContext;
 let page: Page;
@@ -42,7 +40,7 @@ const says = async (app = 'web') => JSON.parse(await answer(p, 'acme-dev', app))
 const get = (name: string): Obj => JSON.parse(must(p.cp.kubectl('get', 'app', name, '-n', 'acme-dev', '-o', 'json', '--show-managed-fields')).stdout);
 
 beforeAll(async () => {
-  ({ platform: p, console: console_, spare } = await startConsolePlatform({ spareConsoles: 2, log: (m) => consoleLog.push(m) }));
+  ({ platform: p, console: console_, spare } = await startConsolePlatform({ spareConsoles: 2 }));
   const acme = exampleTenant() as Obj;
   must(p.cp.apply([acme, { ...acme, metadata: { name: 'globex' }, spec: { ...acme.spec, namespaces: ['dev'], groups: { admin: ['globex-admins'], operator: ['globex-developers'] } } }]));
   await waitUntil('Tenants acme and globex Ready', () => {
@@ -92,6 +90,20 @@ describe('the console, as a developer of acme', () => {
     const res = await page.request.get(`${console_.url}/`);
     expect(res.headers()['content-security-policy']).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self' 'nonce-[\w+/=]+'/);
   }, 60_000);
+
+  test('the console that answered is the Deployment in the cluster: no token, non-root, read-only, behind its NetworkPolicy', () => {
+    const pods = JSON.parse(must(p.cp.kubectl('get', 'pods', '-n', 'aerogrid-system', '-l', 'app.kubernetes.io/name=aerogrid-console', '-o', 'json')).stdout).items as Obj[];
+    expect(pods.map((x) => [x.spec.nodeName, x.status.phase])).toEqual([[p.node.name, 'Running']]);
+    const [pod] = pods;
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    // No ServiceAccount token anywhere in the pod.
+    expect(JSON.stringify(pod.spec.volumes)).not.toMatch(/serviceAccountToken|kube-api-access/);
+    expect(pod.spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
+    // The sign-in above reached this pod: its own log says so.
+    expect(console_.logs()).toMatch(/dana signed in \(groups acme-developers\)/);
+    expect(must(p.cp.kubectl('get', 'networkpolicy', 'aerogrid-console', '-n', 'aerogrid-system', '-o', 'name')).stdout.trim()).toBe('networkpolicy.networking.k8s.io/aerogrid-console');
+  });
 
   test('a wrong password is refused by the identity provider', async () => {
     const ctx = await browser.newContext();
@@ -486,7 +498,8 @@ describe('the console under attack', () => {
     const apps = await pg.request.get(`${console_.url}/api/apps?ns=acme-dev`);
     expect([apps.status(), (await apps.json()).kind]).toEqual([401, 'expired']);
     expect((await pg.request.get(`${console_.url}/api/session`)).status()).toBe(401);
-    expect(consoleLog).toContain("mallory's session ended: kube-apiserver refused its token");
+    // The console's own log: its pod's.
+    expect(console_.logs()).toContain("mallory's session ended: kube-apiserver refused its token");
     await ctx.close();
   }, 90_000);
 

@@ -1,29 +1,46 @@
 // The console on the local platform, as the browser tests, the console benchmark and make demo
 // use it: the platform with the local identity provider (oidc.ts) that kube-apiserver trusts, the
-// console (src/console) as that provider's client, and Debian's Chromium driven by playwright-core
+// console in the cluster as a platform team installs it (dist/console/'s objects, from the same
+// generator, with this run's issuer, CA and addresses), reached from the host at
+// http://127.0.0.1:<port> through an HTTP proxy to its Service, and Debian's Chromium driven by playwright-core
 // (Playwright cannot download its own browser here; scripts/tools.sh chromium installs it).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { startConsole, type RunningConsole } from '../../src/console/server.js';
+import { parse as parseYaml } from 'yaml';
+import type { ConsoleSettings } from '../../src/api/platform.js';
+import { CONSOLE_NAME, consoleFiles } from '../../src/compositions/console.js';
+import { platformFileOf } from '../../src/compositions/synth.js';
+import type { RunningConsole } from '../../src/console/server.js';
+import { toolPath } from './controlplane.js';
+import { waitUntil } from './crossplane.js';
+import { aerogridImages } from './images.js';
+import { must } from './install.js';
 import { freePort, ROOT } from './net.js';
 import { startPlatform, type Platform, type PlatformOptions } from './platform.js';
 
 /** Debian's Chromium: the binary behind /usr/bin/chromium's wrapper script. */
 export const CHROMIUM = '/usr/lib/chromium/chromium';
 
+/** The console in the cluster, as the host reaches it. */
+export interface ClusterConsole extends RunningConsole {
+  /** What the console's pod logged so far. */
+  logs(): string;
+}
+
 export interface ConsolePlatform {
   platform: Platform;
-  console: RunningConsole;
+  console: ClusterConsole;
   /** Addresses the identity provider also knows as the console's (for consoles of startConsoleProcess). */
   spare: string[];
 }
 
-/** The platform with an identity provider, and the console signed in through it. */
-export async function startConsolePlatform(opts: PlatformOptions & { log?: (m: string) => void; address?: string; spareConsoles?: number } = {}): Promise<ConsolePlatform> {
+/** The platform with an identity provider, and the console in it, signed in through that provider. */
+export async function startConsolePlatform(opts: PlatformOptions & { address?: string; spareConsoles?: number } = {}): Promise<ConsolePlatform> {
   const [host, givenPort] = (opts.address ?? '127.0.0.1:0').split(':');
   const port = Number(givenPort) || (await freePort());
   const spare: string[] = [];
@@ -31,22 +48,103 @@ export async function startConsolePlatform(opts: PlatformOptions & { log?: (m: s
   const redirectUris = [`http://${host}:${port}/auth/callback`, ...spare.map((a) => `http://${a}/auth/callback`)];
   const platform = await startPlatform({ ...opts, oidc: { redirectUris } });
   try {
-    const server = /server: "([^"]+)"/.exec(readFileSync(platform.cp.kubeconfig, 'utf8'))![1];
-    const running = await startConsole({
-      address: `${host}:${port}`,
-      issuer: platform.idp!.issuer,
-      clientId: platform.idp!.clientId,
-      clientSecret: platform.idp!.clientSecret,
-      issuerCa: platform.idp!.ca,
-      kubeServer: server,
-      kubeCa: readFileSync(join(platform.cp.dir, 'ca.crt'), 'utf8'),
-      log: opts.log,
-    });
-    return { platform, console: running, spare };
+    return { platform, console: await startClusterConsole(platform, `${host}:${port}`, opts.say), spare };
   } catch (err) {
     await platform.stop();
     throw err;
   }
+}
+
+const ISSUER_CA_CONFIGMAP = 'aerogrid-console-issuer-ca';
+
+/**
+ * Installs the console as dist/console/ does, with this run's values: aerogrid's image pushed to
+ * the node's registry under platform.yaml's console.image, the local identity provider's issuer
+ * and CA, the API server's and provider's addresses in the NetworkPolicy, and the client secret in
+ * its Secret. Then proxies `address` (host:port on the host) to its Service.
+ */
+export async function startClusterConsole(p: Platform, address: string, say: (m: string) => void = () => {}): Promise<ClusterConsole> {
+  const idp = p.idp!;
+  const file = platformFileOf(parseYaml(readFileSync(join(ROOT, 'platform.yaml'), 'utf8')));
+  const images = await aerogridImages(say);
+  // platform.yaml names the image by the registry's name; the host pushes to its address.
+  const [registryName, ...repository] = file.console.image.split('/');
+  if (registryName !== file.settings.registry.split('/')[0]) throw new Error(`console.image ${file.console.image} is not in the platform's registry ${file.settings.registry}`);
+  const push = spawnSync(toolPath('crane'), ['push', '--insecure', images.console, `${p.node.registry.address}/${repository.join('/')}`], { encoding: 'utf8' });
+  if (push.status !== 0) throw new Error(`crane push of the console's image failed: ${push.stderr}`);
+  const server = new URL(/server: "([^"]+)"/.exec(readFileSync(p.cp.kubeconfig, 'utf8'))![1]);
+  const issuer = new URL(idp.issuer);
+  // Not parsed by the schema: its public URL is http on 127.0.0.1 (a secure context for the browser), which platform.yaml refuses.
+  const local: ConsoleSettings = {
+    ...file.console,
+    publicUrl: `http://${address}`,
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    issuerCa: { configMap: ISSUER_CA_CONFIGMAP, key: 'ca.crt' },
+    egress: {
+      identityProvider: [{ cidr: `${issuer.hostname}/32`, ports: [Number(issuer.port)] }],
+      apiserver: [{ cidr: `${server.hostname}/32`, ports: [Number(server.port)] }],
+    },
+  };
+  const files = consoleFiles({ ...file, console: local });
+  const ns = local.namespace;
+  must(p.cp.apply(files.get('console/namespace.yaml') as object[]));
+  must(p.cp.apply([
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: local.clientSecret.name, namespace: ns }, stringData: { [local.clientSecret.key]: idp.clientSecret } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ISSUER_CA_CONFIGMAP, namespace: ns }, data: { 'ca.crt': idp.ca } },
+  ]));
+  must(p.cp.apply(files.get('console/console.yaml') as object[]));
+  const logs = () => {
+    const r = p.cp.kubectl('logs', '-n', ns, `deployment/${CONSOLE_NAME}`, '--tail=-1');
+    return r.stdout + r.stderr;
+  };
+  const rollout = await p.cp.kubectlAsync('rollout', 'status', '-n', ns, `deployment/${CONSOLE_NAME}`, '--timeout=180s');
+  if (rollout.status !== 0) throw new Error(`the console's Deployment did not become available: ${rollout.stderr}\n${p.cp.kubectl('get', 'pods', '-n', ns, '-o', 'wide').stdout}\n${logs()}`);
+  // From the host to the Service, as an ingress would: an HTTP proxy on 127.0.0.1 (a secure context
+  // for the browser's __Host- cookies) to its ClusterIP, which the host routes to kube-proxy's rules.
+  // Not `kubectl port-forward`: it exits when the console closes a connection whose body it refused
+  // unread (the 413 of an oversized save), and every later request is refused. Not a TCP relay:
+  // the console drains such a body for 500 ms at most (@hono/node-server) and then resets the
+  // connection, and a reset lost the answer on the relay's hop. The proxy, as nginx would, takes
+  // the answer at once and reads and drops the rest of the body itself (Node's http server).
+  const service = JSON.parse(must(p.cp.kubectl('get', 'service', CONSOLE_NAME, '-n', ns, '-o', 'json')).stdout);
+  const target = { host: service.spec.clusterIP as string, port: service.spec.ports[0].port as number };
+  const [host, port] = address.split(':');
+  const proxy = createHttpServer((req, res) => {
+    const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+    // The browser went away (a live stream closed): so does the request to the console.
+    res.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve, reject) => proxy.once('error', reject).listen(Number(port), host, resolve));
+  const url = `http://${address}`;
+  try {
+    await waitUntil(`the console at ${url} (its Service ${target.host}:${target.port})`, async () => (await fetch(`${url}/healthz`).then((r) => r.text(), () => '')) === 'ok', 30_000);
+  } catch (err) {
+    proxy.close();
+    throw err;
+  }
+  // The page's script as served (its size is the benchmark's).
+  const page = await (await fetch(`${url}/`)).text();
+  const script = await (await fetch(`${url}${/src="(\/assets\/app\.[0-9a-f]+\.js)"/.exec(page)![1]}`)).text();
+  say(`the console in the cluster (${ns}/${CONSOLE_NAME}, aerogrid's image) at ${url}, proxied to its Service ${target.host}:${target.port}`);
+  return {
+    url,
+    script,
+    logs,
+    async stop() {
+      proxy.closeAllConnections();
+      proxy.close();
+      // Its pod goes with the node.
+    },
+  };
 }
 
 /** `aerogrid-console` in a process of its own (its memory is its own to measure). */

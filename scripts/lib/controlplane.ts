@@ -67,9 +67,10 @@ export interface ControlPlaneOptions {
   groupPrefix?: string;
   /**
    * Runs once the control plane's CA exists (ca.crt and ca.key in `dir`) and before
-   * kube-apiserver starts; returns more flags for it (say, --authentication-config).
+   * kube-apiserver starts, with the address it will listen on; returns more flags for it (say,
+   * --authentication-config).
    */
-  beforeApiserver?: (dir: string) => Promise<string[]>;
+  beforeApiserver?: (dir: string, address: string) => Promise<string[]>;
   /**
    * For a real node's pods: the host address the API server listens on and advertises (the
    * `kubernetes` Service's endpoint), and the Service IP range (the node routes it through
@@ -128,7 +129,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     `--service-cluster-ip-range=${serviceCidr}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--v=0',
     '--kubelet-client-certificate=apiserver-kubelet-client.crt', '--kubelet-client-key=apiserver-kubelet-client.key',
     '--kubelet-certificate-authority=ca.crt', '--kubelet-preferred-address-types=InternalIP',
-    ...((await opts.beforeApiserver?.(dir)) ?? []),
+    ...((await opts.beforeApiserver?.(dir, address)) ?? []),
   ]);
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
 kind: Config

@@ -52,6 +52,11 @@ export interface IdentityProviderOptions {
   users?: User[];
   /** The console's callback URLs (oidc-provider checks a client's metadata when it starts). */
   redirectUris: string[];
+  /**
+   * The address it listens on, and its issuer's host (default 127.0.0.1): the node's host side
+   * when a console in a pod must reach it at the same URL as the browser and kube-apiserver.
+   */
+  host?: string;
 }
 
 /** A page of the provider's: its title and body (HTML the caller made safe). */
@@ -84,8 +89,9 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 export async function startIdentityProvider(opts: IdentityProviderOptions): Promise<IdentityProvider> {
   const users = opts.users ?? USERS;
   const port = await freePort();
-  const issuer = `https://127.0.0.1:${port}`;
-  issue(opts.pkiDir, 'idp', 'ca', '/CN=aerogrid-local-idp', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const host = opts.host ?? '127.0.0.1';
+  const issuer = `https://${host}:${port}`;
+  issue(opts.pkiDir, 'idp', 'ca', '/CN=aerogrid-local-idp', `subjectAltName=IP:${host},IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n`);
   const clientSecret = randomBytes(24).toString('base64url');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
@@ -181,7 +187,7 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
     }
   };
   const server: Server = createServer({ cert: readFileSync(join(opts.pkiDir, 'idp.crt')), key: readFileSync(join(opts.pkiDir, 'idp.key')) }, (req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     issuer,
     ca: readFileSync(join(opts.pkiDir, 'ca.crt'), 'utf8'),

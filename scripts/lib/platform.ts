@@ -123,8 +123,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     controllers: 'all',
     // A developer's client certificate carries their groups as the identity provider's would reach RBAC.
     groupPrefix: platformSettings().oidcGroupPrefix,
-    beforeApiserver: opts.oidc ? async (dir) => {
-      idp = await startIdentityProvider({ pkiDir: dir, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
+    // On the API server's address (the node's host side): pods reach it there, as the browser and kube-apiserver do.
+    beforeApiserver: opts.oidc ? async (dir, address) => {
+      idp = await startIdentityProvider({ pkiDir: dir, host: address, redirectUris: opts.oidc!.redirectUris, idTokenTtl: opts.oidc!.idTokenTtl });
       writeFileSync(join(dir, 'authentication.yaml'), authenticationConfiguration(idp, platformSettings().oidcGroupPrefix));
       say(`local identity provider (oidc-provider) at ${idp.issuer}; kube-apiserver authenticates its ID tokens`);
       return ['--authentication-config=authentication.yaml'];
