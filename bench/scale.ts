@@ -34,7 +34,7 @@ import { toolPath } from '../scripts/lib/controlplane.js';
 import { ensureTools, startPlatform, type Platform } from '../scripts/lib/platform.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { ROOT } from '../scripts/lib/net.js';
-import { total, totalBy } from '../scripts/lib/metrics.js';
+import { scrapeUrl, total, totalBy } from '../scripts/lib/metrics.js';
 import { podStats } from '../scripts/lib/node.js';
 import { cpuSecondsOf, descendantsOf, memoryOf } from '../scripts/lib/proc.js';
 import { exampleApp, exampleTenant } from '../test/helpers/fixtures.js';
@@ -176,7 +176,6 @@ async function cpuByRole(): Promise<Map<string, number>> {
   return out;
 }
 
-const scrapeAt = (url: string) => fetch(url, { headers: { connection: 'close' } }).then((r) => (r.ok ? r.text() : '')).catch(() => '');
 /** The function's counters, summed over its pods, those deleted included (a deleted pod's last reading stays). */
 const fnSeen = new Map<string, { calls: number; seconds: number; collections: number; buckets: Map<string, number> }>();
 async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: Map<string, number>; serving: number }> {
@@ -185,7 +184,7 @@ async function functionTotals(): Promise<{ calls: number; seconds: number; colle
   for (const pod of pods) functionPodNames.add(`crossplane-system/${pod.name}`);
   for (const pod of pods.filter((x) => x.ip)) {
     // FUNCTION_METRICS_ADDRESS in the function's image (images.ts): its metrics on the pod's port 8080.
-    const text = await scrapeAt(`http://${pod.ip}:8080/metrics`);
+    const text = await scrapeUrl(`http://${pod.ip}:8080/metrics`);
     if (!text) continue;
     const calls = total(text, 'aerogrid_function_requests_total');
     fnSeen.set(pod.name, {

@@ -57,6 +57,9 @@ export async function startConsolePlatform(opts: PlatformOptions & { address?: s
 
 const ISSUER_CA_CONFIGMAP = 'aerogrid-console-issuer-ca';
 
+/** kube-apiserver's URL, as the platform's admin kubeconfig names it. */
+const apiServerUrl = (p: Platform) => /server: "([^"]+)"/.exec(readFileSync(p.cp.kubeconfig, 'utf8'))![1];
+
 /**
  * Installs the console as dist/console/ does, with this run's values: aerogrid's image pushed to
  * the node's registry under platform.yaml's console.image, the local identity provider's issuer
@@ -72,7 +75,7 @@ export async function startClusterConsole(p: Platform, address: string, say: (m:
   if (registryName !== file.settings.registry.split('/')[0]) throw new Error(`console.image ${file.console.image} is not in the platform's registry ${file.settings.registry}`);
   const push = spawnSync(toolPath('crane'), ['push', '--insecure', images.console, `${p.node.registry.address}/${repository.join('/')}`], { encoding: 'utf8' });
   if (push.status !== 0) throw new Error(`crane push of the console's image failed: ${push.stderr}`);
-  const server = new URL(/server: "([^"]+)"/.exec(readFileSync(p.cp.kubeconfig, 'utf8'))![1]);
+  const server = new URL(apiServerUrl(p));
   const issuer = new URL(idp.issuer);
   // Not parsed by the schema: its public URL is http on 127.0.0.1 (a secure context for the browser), which platform.yaml refuses.
   const local: ConsoleSettings = {
@@ -162,7 +165,7 @@ export interface ConsoleProcess {
 export async function startConsoleProcess(platform: Platform, address: string, ...flags: string[]): Promise<ConsoleProcess> {
   const issuerCa = join(platform.cp.dir, 'console-issuer-ca.pem');
   writeFileSync(issuerCa, platform.idp!.ca);
-  const server = /server: "([^"]+)"/.exec(readFileSync(platform.cp.kubeconfig, 'utf8'))![1];
+  const server = apiServerUrl(platform);
   const child = spawn(process.execPath, [join(ROOT, 'bin/aerogrid-console.js'), '--address', address, '--issuer', platform.idp!.issuer,
     '--client-id', platform.idp!.clientId, '--issuer-ca', issuerCa, '--kube-server', server, '--kube-ca', join(platform.cp.dir, 'ca.crt'), ...flags], {
     cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', AEROGRID_CONSOLE_CLIENT_SECRET: platform.idp!.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,7 @@ import type { ControlPlane } from './controlplane.js';
 import { ensureTool, toolPath } from './controlplane.js';
 import { aerogridImages } from './images.js';
 import { getObject, installCrds, must } from './install.js';
+import { scrapeUrl } from './metrics.js';
 import { ROOT } from './net.js';
 
 type Obj = Record<string, any>;
@@ -234,7 +235,7 @@ export async function startCrossplaneWithHelm(cp: ControlPlane, opts: HelmOption
       const pods = JSON.parse(must(await cp.kubectlAsync('get', 'pods', '-n', CROSSPLANE_NAMESPACE, '-l', 'app=crossplane', '-o', 'json')).stdout).items as Obj[];
       const ip = pods.find((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)?.status?.podIP;
       if (!ip) return '';
-      return fetch(`http://${ip}:8080/metrics`, { headers: { connection: 'close' } }).then((r) => (r.ok ? r.text() : '')).catch(() => '');
+      return scrapeUrl(`http://${ip}:8080/metrics`);
     },
     functionLogs() {
       const r = cp.kubectl('logs', '-n', CROSSPLANE_NAMESPACE, '-l', fnSelector, '--tail=-1', '--max-log-requests=10');

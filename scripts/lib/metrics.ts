@@ -2,8 +2,13 @@
 
 /** One scrape of http://127.0.0.1:PORT/metrics, on a connection of its own; '' when nothing answers. */
 export async function scrape(port: number): Promise<string> {
+  return scrapeUrl(`http://127.0.0.1:${port}/metrics`);
+}
+
+/** Prometheus text from a metrics URL (a pod's, say); '' when it does not answer. */
+export async function scrapeUrl(url: string): Promise<string> {
   // A pooled connection may have been closed by the server's keep-alive timeout meanwhile.
-  return fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })
+  return fetch(url, { headers: { connection: 'close' } })
     .then((r) => (r.ok ? r.text() : ''))
     .catch(() => '');
 }
