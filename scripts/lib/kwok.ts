@@ -37,14 +37,10 @@ export interface SimulatedNodeOptions {
   say?: (msg: string) => void;
   /** How long a Job's pod runs before it succeeds (a build). */
   jobPodMs: number;
-  /** The pods' addresses (fake: nothing answers there). */
-  podCidr?: string;
 }
 
 export interface SimulatedNode {
   name: string;
-  /** kwok's process. */
-  pid: number;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -68,8 +64,9 @@ export async function startSimulatedNode(cp: ControlPlane, opts: SimulatedNodeOp
   writeFileSync(config, kwokStages(toolPath('kwok-stages'), { jobPodMs: opts.jobPodMs }));
   let logs = '';
   const child: ChildProcess = spawn(bin, [`--config=${config}`, `--kubeconfig=${cp.kubeconfig}`, '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-    // A Lease renewed as a kubelet's is (else the node lifecycle controller marks the node NotReady and evicts its pods).
-    `--cidr=${opts.podCidr ?? '10.255.0.1/16'}`, '--node-ip=10.255.255.254', '--node-lease-duration-seconds=40'],
+    // The pods' addresses are fake: nothing answers there. A Lease renewed as a kubelet's is (else
+    // the node lifecycle controller marks the node NotReady and evicts its pods).
+    '--cidr=10.255.0.1/16', '--node-ip=10.255.255.254', '--node-lease-duration-seconds=40'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (logs = (logs + d).slice(-200_000)));
   child.stderr!.on('data', (d) => (logs = (logs + d).slice(-200_000)));
@@ -93,5 +90,5 @@ export async function startSimulatedNode(cp: ControlPlane, opts: SimulatedNodeOp
     throw err;
   }
   say(`SIMULATED: node ${name} (KWOK): the Apps' pods run there, a Job's pod succeeds after ${opts.jobPodMs} ms`);
-  return { name, pid: child.pid!, logs: () => logs, stop };
+  return { name, logs: () => logs, stop };
 }
