@@ -88,6 +88,34 @@ export const serviceIp = (cidr: string, n: number) => {
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'aerogrid-cp-'));
+  let logs = '';
+  const children: ChildProcess[] = [];
+  const run = (bin: string, args: string[]) => {
+    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (logs += d));
+    child.stderr!.on('data', (d) => (logs += d));
+    children.push(child);
+    return child;
+  };
+  const stop = async () => {
+    for (const c of children.splice(0).reverse()) {
+      c.kill('SIGTERM');
+      await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    return await startIn(dir, opts, run, () => logs, stop);
+  } catch (err) {
+    // Nothing outlives a failed start: a live etcd would keep the caller (jest) from exiting.
+    await stop();
+    throw err;
+  }
+}
+
+async function startIn(
+  dir: string, opts: ControlPlaneOptions, run: (bin: string, args: string[]) => ChildProcess, logs: () => string, stop: () => Promise<void>,
+): Promise<ControlPlane> {
   // PKI for this run only: a CA, the API server's serving cert, an admin client in system:masters.
   authority(dir, 'ca');
   // In-cluster clients dial the `kubernetes` Service: its ClusterIP and its names are in the certificate too.
@@ -103,34 +131,35 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   // The service-account signing key is RSA, the algorithm every Kubernetes version accepts.
   openssl(dir, 'genrsa', '-out', 'sa.key', '2048');
   openssl(dir, 'rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
-
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  let logs = '';
-  const children: ChildProcess[] = [];
-  const run = (bin: string, args: string[]) => {
-    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => (logs += d));
-    child.stderr!.on('data', (d) => (logs += d));
-    children.push(child);
-    return child;
-  };
+  const [etcdPort, peerPort] = [await freePort(), await freePort()];
   run(toolPath('etcd'), [
     '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
     '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
     '--initial-cluster', `default=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level', 'warn',
   ]);
-  await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30000, () => logs);
+  await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30000, logs);
   // A /16 of Service IPs by default: every App composes a ClusterIP Service, and a /24 ran out at
   // 253 of the scale run's 1,000 Apps ("failed to allocate a serviceIP: range is full").
-  run(toolPath('kube-apiserver'), [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--bind-address=${address}`, `--advertise-address=${address}`, `--secure-port=${apiPort}`,
+  const extraFlags = (await opts.beforeApiserver?.(dir, address)) ?? [];
+  const apiserver = (port: number) => run(toolPath('kube-apiserver'), [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--bind-address=${address}`, `--advertise-address=${address}`, `--secure-port=${port}`,
     '--tls-cert-file=apiserver.crt', '--tls-private-key-file=apiserver.key', '--client-ca-file=ca.crt',
     '--service-account-issuer=https://kubernetes.default.svc', '--service-account-key-file=sa.pub', '--service-account-signing-key-file=sa.key',
     `--service-cluster-ip-range=${serviceCidr}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--v=0',
     '--kubelet-client-certificate=apiserver-kubelet-client.crt', '--kubelet-client-key=apiserver-kubelet-client.key',
     '--kubelet-certificate-authority=ca.crt', '--kubelet-preferred-address-types=InternalIP',
-    ...((await opts.beforeApiserver?.(dir, address)) ?? []),
+    ...extraFlags,
   ]);
+  // The port was free when chosen, and released until kube-apiserver binds it; some other process
+  // may bind it first (CI once saw "bind: address already in use"). Then a new port, up to 3 times.
+  let apiPort = await freePort(address);
+  for (let attempt = 1; ; attempt++) {
+    const child = apiserver(apiPort);
+    await waitFor('kube-apiserver listening', async () => child.exitCode !== null || child.signalCode !== null || logs().includes(`Serving securely on ${address}:${apiPort}`), 90000, logs);
+    if (child.exitCode === null && child.signalCode === null) break;
+    if (attempt === 3 || !logs().includes(`${apiPort}: bind: address already in use`)) throw new Error(`kube-apiserver exited:\n${logs().slice(-3000)}`);
+    apiPort = await freePort(address);
+  }
   const writeKubeconfig = (file: string, user: string, namespace?: string) => writeFileSync(file, `apiVersion: v1
 kind: Config
 clusters: [{ name: aerogrid, cluster: { server: "https://${address}:${apiPort}", certificate-authority: ${join(dir, 'ca.crt')} } }]
@@ -145,7 +174,7 @@ current-context: aerogrid
     const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20 });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.error ? `${r.error.message}\n${r.stderr}` : r.stderr };
   };
-  await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, () => logs);
+  await waitFor('kube-apiserver', async () => kubectl('get', '--raw', '/readyz').status === 0, 90000, logs);
   const bind = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, 'create', 'clusterrolebinding', 'kube-apiserver-kubelet-client',
     '--clusterrole=system:kubelet-api-admin', '--user=kube-apiserver-kubelet-client'], { encoding: 'utf8' });
   if (bind.status !== 0) throw new Error(`cannot bind the API server's kubelet client: ${bind.stderr}`);
@@ -155,7 +184,7 @@ current-context: aerogrid
       '--cluster-signing-cert-file=ca.crt', '--cluster-signing-key-file=ca.key',
       '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--v=0',
     ]);
-    await waitFor('kube-controller-manager', async () => kubectl('get', 'serviceaccount', 'default', '-n', 'default').status === 0, 60000, () => logs);
+    await waitFor('kube-controller-manager', async () => kubectl('get', 'serviceaccount', 'default', '-n', 'default').status === 0, 60000, logs);
   }
   const kubectlAsync = (...args: string[]) => new Promise<KubectlResult>((resolve) => {
     const child = spawn(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -189,12 +218,6 @@ current-context: aerogrid
       writeKubeconfig(file, name);
       return file;
     },
-    async stop() {
-      for (const c of children.splice(0).reverse()) {
-        c.kill('SIGTERM');
-        await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -10,10 +10,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Provider, { type Configuration } from 'oidc-provider';
 import { escapeHtml, sameSecret } from '../../src/console/safe.js';
-import { freePort } from './net.js';
 import { issue } from './pki.js';
 
 export const GROUPS_CLAIM = 'https://aerogrid.io/groups';
@@ -88,13 +88,19 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 export async function startIdentityProvider(opts: IdentityProviderOptions): Promise<IdentityProvider> {
   const users = opts.users ?? USERS;
-  const port = await freePort();
   const host = opts.host ?? '127.0.0.1';
-  const issuer = `https://${host}:${port}`;
   issue(opts.pkiDir, 'idp', 'ca', '/CN=aerogrid-local-idp', `subjectAltName=IP:${host},IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n`);
   const clientSecret = randomBytes(24).toString('base64url');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+  // Bound first, on a port the kernel picks: the issuer names it, and nothing can take it in between.
+  let handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => void res.writeHead(503).end();
+  const server: Server = createServer({ cert: readFileSync(join(opts.pkiDir, 'idp.crt')), key: readFileSync(join(opts.pkiDir, 'idp.key')) }, (req, res) => void handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => (server.off('error', reject), resolve()));
+  });
+  const issuer = `https://${host}:${(server.address() as AddressInfo).port}`;
   const claimsOf = (u: User) => ({ sub: u.name, name: u.name, email: u.email, email_verified: true, [GROUPS_CLAIM]: u.groups });
 
   const configuration: Configuration = {
@@ -157,7 +163,7 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
   const clientOrigins = [...new Set(opts.redirectUris.map((u) => new URL(u).origin))].join(' ');
   const callback = provider.callback();
 
-  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+  handler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     const login = /^\/interaction\/([\w-]+)\/login$/.exec(path);
     const interaction = /^\/interaction\/([\w-]+)$/.exec(path);
@@ -186,8 +192,6 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
       res.end(`sign-in failed: ${(err as Error).message}`);
     }
   };
-  const server: Server = createServer({ cert: readFileSync(join(opts.pkiDir, 'idp.crt')), key: readFileSync(join(opts.pkiDir, 'idp.key')) }, (req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     issuer,
     ca: readFileSync(join(opts.pkiDir, 'ca.crt'), 'utf8'),
