@@ -109,16 +109,25 @@ export async function startClusterConsole(p: Platform, address: string, say: (m:
   // unread (the 413 of an oversized save), and every later request is refused. Not a TCP relay:
   // the console drains such a body for 500 ms at most (@hono/node-server) and then resets the
   // connection, and a reset lost the answer on the relay's hop. The proxy, as nginx would, takes
-  // the answer at once and reads and drops the rest of the body itself (Node's http server).
+  // the answer at once and reads and drops the rest of the body itself.
   const service = JSON.parse(must(p.cp.kubectl('get', 'service', CONSOLE_NAME, '-n', ns, '-o', 'json')).stdout);
   const target = { host: service.spec.clusterIP as string, port: service.spec.ports[0].port as number };
   const [host, port] = address.split(':');
   const proxy = createHttpServer((req, res) => {
+    // Once the console has answered, or dropped the connection, before the whole body came: the rest
+    // is read here and dropped, so the browser's connection stays usable. Node's http server does
+    // not, for a request already piped: its next request on that connection met ECONNRESET.
+    const drain = () => {
+      req.unpipe(upstream);
+      req.resume();
+    };
     const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+      if (!req.complete) drain();
       res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
       answer.pipe(res);
     });
     upstream.on('error', () => {
+      drain();
       if (!res.headersSent) res.writeHead(502);
       res.end();
     });
