@@ -8,4 +8,5 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   testTimeout: 60000,
+  globalTeardown: '<rootDir>/test/leftovers.cjs',
 };
