@@ -193,6 +193,8 @@ describe('operations', () => {
       sum: await metric('aerogrid_function_request_duration_seconds_sum', { kind: 'App' }),
       count: await metric('aerogrid_function_request_duration_seconds_count', { kind: 'App' }),
       render: await metric('aerogrid_function_render_duration_seconds_sum', { kind: 'App' }),
+      received: await metric('aerogrid_function_request_bytes_total', { kind: 'App' }),
+      sent: await metric('aerogrid_function_response_bytes_total', { kind: 'App' }),
     });
     const requests = Array.from({ length: 20 }, (_, i) => {
       const app = exampleApp() as Record<string, any>;
@@ -202,9 +204,10 @@ describe('operations', () => {
     });
     const before = await read();
     let clientSeconds = 0;
+    let answered = 0;
     for (const bytes of requests) {
       const t = process.hrtime.bigint();
-      await rawCall(c, bytes);
+      answered += (await rawCall(c, bytes)).length;
       clientSeconds += Number(process.hrtime.bigint() - t) / 1e9;
     }
     c.close();
@@ -212,6 +215,9 @@ describe('operations', () => {
     const after = await read();
     const server = after.sum - before.sum;
     const render = after.render - before.render;
+    // The bytes counters: exactly what went over the wire, both ways.
+    expect(after.received - before.received).toBe(requests.reduce((a, b) => a + b.length, 0));
+    expect(after.sent - before.sent).toBe(answered);
     console.log(`20 calls of 200 KB Apps: client ${(clientSeconds * 1000).toFixed(1)} ms, request histogram ${(server * 1000).toFixed(1)} ms, render alone ${(render * 1000).toFixed(1)} ms`);
     expect(after.count - before.count).toBe(20);
     expect(server).toBeLessThanOrEqual(clientSeconds);

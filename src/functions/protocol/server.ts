@@ -82,13 +82,13 @@ interface Sent {
   xr: string;
 }
 
-/** When each decoded request's bytes arrived: the request duration covers decoding too. */
-const receivedAt = new WeakMap<object, bigint>();
+/** When each decoded request's bytes arrived (the request duration covers decoding too), and how many. */
+const receivedAt = new WeakMap<object, { at: bigint; bytes: number }>();
 
 function deserializeTimed(bytes: Buffer): RunFunctionRequest | Undecodable {
   const received = process.hrtime.bigint();
   const req = deserialize(bytes);
-  receivedAt.set(req, received);
+  receivedAt.set(req, { at: received, bytes: bytes.length });
   return req;
 }
 
@@ -268,6 +268,9 @@ function metricsFor(registry: Registry) {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
       registers: [registry],
     }),
+    // What a call costs grows with what Crossplane sends: every observed and required object, whole.
+    requestBytes: new Counter({ name: 'aerogrid_function_request_bytes_total', help: 'Bytes of the RunFunction requests received, by XR kind.', labelNames: ['kind'], registers: [registry] }),
+    responseBytes: new Counter({ name: 'aerogrid_function_response_bytes_total', help: 'Bytes of the RunFunction responses encoded, by XR kind.', labelNames: ['kind'], registers: [registry] }),
     sendFailures: new Counter({
       name: 'aerogrid_function_send_failures_total',
       help: 'Responses that could not be sent, by XR kind and reason (too_large: over --max-send-message-size).',
@@ -297,18 +300,20 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const kind = metricKind(outcome.kind);
     metrics.requests.inc({ kind, api });
+    metrics.requestBytes.inc({ kind }, receivedAt.get(req)?.bytes ?? 0);
     metrics.results.inc({ kind, severity: outcome.severity });
     metrics.render.observe({ kind }, seconds);
     const fields = { xr: outcome.xr, kind: outcome.kind, api, tag: req.meta?.tag, severity: outcome.severity, ms: Math.round(seconds * 1e6) / 1e3 };
     if (outcome.severity === 'Fatal') log.warn({ ...fields, message: outcome.response.results[0]?.message }, 'rendered with a fatal result');
     else log.info(fields, 'rendered');
-    callback(null, { response: outcome.response, received: receivedAt.get(req) ?? started, kind, xr: outcome.xr });
+    callback(null, { response: outcome.response, received: receivedAt.get(req)?.at ?? started, kind, xr: outcome.xr });
   };
 
   // Encodes a response and closes its timing; grpc-js refuses one over the send limit after
   // this returns (RESOURCE_EXHAUSTED to the client), so that is counted and logged here.
   const serialize = (sent: Sent): Buffer => {
     const bytes = encodeResponse(sent.response);
+    metrics.responseBytes.inc({ kind: sent.kind }, bytes.length);
     if (bytes.length > opts.maxSendMessageSize) {
       metrics.sendFailures.inc({ kind: sent.kind, reason: 'too_large' });
       log.error({ xr: sent.xr, kind: sent.kind, bytes: bytes.length, maxSendMessageSize: opts.maxSendMessageSize },
