@@ -66,7 +66,7 @@ describe('Crossplane from its Helm chart', () => {
     const spec = pods[0].spec;
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 2000 });
     expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(spec.containers[0].args).toEqual(['--cache-size=64', '--max-connection-age=1800', '--max-connection-idle=300', '--keepalive-time=120']);
+    expect(spec.containers[0].args).toEqual(['--cache-size=64', '--max-connection-age=300', '--max-connection-idle=300', '--keepalive-time=120']);
     const tls = spec.volumes.find((v: Obj) => v.secret)?.secret.secretName;
     expect(tls).toBe(active.status.tlsServerSecretName);
     expect(Object.keys(JSON.parse(must(p.cp.kubectl('get', 'secret', tls, '-n', CROSSPLANE_NAMESPACE, '-o', 'json')).stdout).data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);

@@ -32,7 +32,7 @@ Connection limits (the server's; a client cannot lift them):
   --max-connection-idle SECONDS  close a connection with no call for this long
                                  (FUNCTION_MAX_CONNECTION_IDLE, default 300)
   --max-connection-age SECONDS   ask a client to reconnect after this long, so load spreads over
-                                 new replicas (FUNCTION_MAX_CONNECTION_AGE, default 1800)
+                                 new replicas (FUNCTION_MAX_CONNECTION_AGE, default 300)
   --max-connection-age-grace SECONDS
                                  then give its calls this long before closing
                                  (FUNCTION_MAX_CONNECTION_AGE_GRACE, default 60)
@@ -95,7 +95,7 @@ function optionsFrom(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'h
     memoryTargetBytes: number('memory-target', cacheMiB + 112) * MiB,
     limits: {
       maxConnectionIdleMs: number('max-connection-idle', 300) * 1000,
-      maxConnectionAgeMs: number('max-connection-age', 1800) * 1000,
+      maxConnectionAgeMs: number('max-connection-age', 300) * 1000,
       maxConnectionAgeGraceMs: number('max-connection-age-grace', 60) * 1000,
       keepaliveTimeMs: number('keepalive-time', 120) * 1000,
       keepaliveTimeoutMs: number('keepalive-timeout', 20) * 1000,

@@ -128,7 +128,7 @@ export interface ConnectionLimits {
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
   maxConnectionIdleMs: 300_000,
-  maxConnectionAgeMs: 1_800_000,
+  maxConnectionAgeMs: 300_000,
   maxConnectionAgeGraceMs: 60_000,
   keepaliveTimeMs: 120_000,
   keepaliveTimeoutMs: 20_000,
