@@ -24,7 +24,7 @@
 // Usage: make scale   (or tsx bench/scale.ts; SCALE_TENANTS, SCALE_APPS, SCALE_STEADY_S, SCALE_EDITS to shrink it)
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
@@ -34,6 +34,7 @@ import { toolPath } from '../scripts/lib/controlplane.js';
 import { ensureTools, startPlatform, type Platform } from '../scripts/lib/platform.js';
 import { waitUntil } from '../scripts/lib/crossplane.js';
 import { ROOT } from '../scripts/lib/net.js';
+import { AEROGRID_IMAGE } from '../src/compositions/packages.js';
 import { scrapeUrl, total, totalBy } from '../scripts/lib/metrics.js';
 import { podStats } from '../scripts/lib/node.js';
 import { cpuSecondsOf, descendantsOf, memoryOf } from '../scripts/lib/proc.js';
@@ -139,13 +140,18 @@ const POD_ROLES: [string, (pod: string) => boolean][] = [
   ['Crossplane core', (pod) => /^crossplane-system\/crossplane-[a-z0-9]+-[a-z0-9]{5}$/.test(pod)],
   ['function', (pod) => functionPodNames.has(pod)],
 ];
-const ROLES = [...HOST_ROLES.map(([r]) => r), ...POD_ROLES.map(([r]) => r), HARNESS];
+// The function pods' processes as /proc sees them (every container is a host process): their CPU
+// beside the pods' own figure from kubelet, to tell a difference in counting from one in the work.
+const FUNCTION_IN_PROC = 'function, read in /proc (its pods\' processes)';
+const isFunctionProcess = (c: string[]) => c[0] === 'node' && c.includes(AEROGRID_IMAGE.function.entrypoint.at(-1)!);
+const ROLES = [...HOST_ROLES.map(([r]) => r), ...POD_ROLES.map(([r]) => r), FUNCTION_IN_PROC, HARNESS];
 function processes(): Map<string, number[]> {
   const found = new Map<string, number[]>(HOST_ROLES.map(([r]) => [r, []]));
   for (const { pid, cmdline } of descendantsOf(process.pid)) {
     const role = HOST_ROLES.find(([, m]) => m(cmdline))?.[0];
     if (role) found.get(role)!.push(pid);
   }
+  found.set(FUNCTION_IN_PROC, descendantsOf(1).filter((x) => isFunctionProcess(x.cmdline)).map((x) => x.pid));
   found.set(HARNESS, [process.pid]);
   return found;
 }
@@ -177,8 +183,8 @@ async function cpuByRole(): Promise<Map<string, number>> {
 }
 
 /** The function's counters, summed over its pods, those deleted included (a deleted pod's last reading stays). */
-const fnSeen = new Map<string, { calls: number; seconds: number; collections: number; buckets: Map<string, number> }>();
-async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; buckets: Map<string, number>; perReplica: Map<string, number>; serving: number }> {
+const fnSeen = new Map<string, { calls: number; seconds: number; collections: number; received: number; buckets: Map<string, number> }>();
+async function functionTotals(): Promise<{ calls: number; seconds: number; collections: number; received: number; buckets: Map<string, number>; perReplica: Map<string, number>; serving: number }> {
   const perReplica = new Map<string, number>();
   const pods = await p.xp.functionPods();
   for (const pod of pods) functionPodNames.add(`crossplane-system/${pod.name}`);
@@ -191,6 +197,7 @@ async function functionTotals(): Promise<{ calls: number; seconds: number; colle
       calls,
       seconds: total(text, 'aerogrid_function_request_duration_seconds_sum'),
       collections: total(text, 'aerogrid_function_memory_collections_total'),
+      received: total(text, 'aerogrid_function_request_bytes_total'),
       buckets: totalBy(text, 'aerogrid_function_request_duration_seconds_bucket', 'le'),
     });
     perReplica.set(pod.name, calls);
@@ -199,7 +206,7 @@ async function functionTotals(): Promise<{ calls: number; seconds: number; colle
   const buckets = new Map<string, number>();
   for (const s of all) for (const [le, n] of s.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
   const sum = (of: (s: (typeof all)[number]) => number) => all.reduce((n, s) => n + of(s), 0);
-  return { calls: sum((s) => s.calls), seconds: sum((s) => s.seconds), collections: sum((s) => s.collections), buckets, perReplica, serving: pods.filter((x) => x.ready).length };
+  return { calls: sum((s) => s.calls), seconds: sum((s) => s.seconds), collections: sum((s) => s.collections), received: sum((s) => s.received), buckets, perReplica, serving: pods.filter((x) => x.ready).length };
 }
 
 /** XR reconciles Crossplane core reports (controller-runtime's counter), for the App and Tenant controllers. */
@@ -215,12 +222,12 @@ function quantile(buckets: Map<string, number>, q: number): number {
   return sorted.find(([, n]) => n >= q * total)?.[0] ?? NaN;
 }
 
-interface Sample { t: number; appsReady: number; tenantsReady: number; calls: number; collections: number; reconciles: number; cpu: Map<string, number> }
+interface Sample { t: number; appsReady: number; tenantsReady: number; calls: number; collections: number; received: number; reconciles: number; cpu: Map<string, number> }
 const samples: Sample[] = [];
 let sampling = true;
 async function sample(): Promise<Sample> {
   const [a, t, f, r, cpu] = await Promise.all([list('apps'), list('tenants'), functionTotals(), reconciles(), cpuByRole()]);
-  const s = { t: (Date.now() - T0) / 1000, appsReady: a.filter(ready).length, tenantsReady: t.filter(ready).length, calls: f.calls, collections: f.collections, reconciles: r, cpu };
+  const s = { t: (Date.now() - T0) / 1000, appsReady: a.filter(ready).length, tenantsReady: t.filter(ready).length, calls: f.calls, collections: f.collections, received: f.received, reconciles: r, cpu };
   samples.push(s);
   return s;
 }
@@ -314,12 +321,26 @@ say(`burst with the function killed: all Ready in ${edit2.seconds.toFixed(1)} s;
 
 // 6. Two replicas behind one DNS name.
 await p.xp.setFunctionReplicas(2);
+const addedReadyAt = Date.now();
 const endpoint = p.xp.functionEndpoint();
 say(`two replicas: ${(await p.xp.functionPods()).map((f) => `${f.name} (${f.ip})`).join(' and ')}, endpoint ${endpoint}`);
 const callsPerReplicaBefore = (await functionTotals()).perReplica;
 const edit3 = await burst(3);
 const perReplica = [...(await functionTotals()).perReplica].map(([pod, calls]) => calls - (callsPerReplicaBefore.get(pod) ?? 0));
 say(`burst with two replicas: all Ready in ${edit3.seconds.toFixed(1)} s; ${edit3.builds} new builds; calls per replica ${perReplica.join(' / ')}`);
+// When the added replica gets its first call: core's client keeps the connection it has until the
+// function asks it to reconnect (--max-connection-age in the example DeploymentRuntimeConfig, plus
+// its grace for calls in flight); it then resolves the Service's name again and finds both pods.
+const connectionAge = Number(/--max-connection-age=(\d+)/.exec(readFileSync(join(ROOT, 'examples/platform/function-runtime.yaml'), 'utf8'))?.[1]);
+const added = [...(await functionTotals()).perReplica.keys()].find((pod) => !callsPerReplicaBefore.has(pod));
+let addedFirstCall = NaN;
+if (added) {
+  await waitUntil(`a call to the added replica ${added}`, async () => ((await functionTotals()).perReplica.get(added) ?? 0) > 0, (connectionAge + 60 + 120) * 1000).then(
+    () => (addedFirstCall = (Date.now() - addedReadyAt) / 1000),
+    () => quiet(`no call reached ${added} within ${connectionAge + 180} s of it being Ready`),
+  );
+}
+say(`the added replica's first call: ${Number.isNaN(addedFirstCall) ? 'none' : `${addedFirstCall.toFixed(0)} s`} after it was Ready (--max-connection-age=${connectionAge})`);
 sampling = false;
 await sampler;
 
@@ -404,10 +425,12 @@ const table = [
   `| function CPU per call (Tenants and Apps created) | ${fnCpuPerCall(create)} |`,
   `| steady state, ${STEADY_S} s with nothing changing: function calls | ${(callsOf(steady) / secondsOf(steady)).toFixed(1)}/s |`,
   `| steady state: full collections the function's memory guard asked for (RSS over --memory-target) | ${steady.to.collections - steady.from.collections} |`,
-  `| steady state: function CPU | **${steadyFnPct.toFixed(2)}% of one core** (target ≤ 5%: ${verdict(steadyFnPct <= 5)}) |`,
+  `| steady state: function CPU | **${steadyFnPct.toFixed(2)}% of one core** (target ≤ 5%: ${verdict(steadyFnPct <= 5)}); ${fnCpuPerCall(steady)} a call; its processes read in /proc: ${((100 * cpuOf(steady, FUNCTION_IN_PROC)) / secondsOf(steady)).toFixed(2)}% |`,
+  `| steady state: bytes received a call (requests as Crossplane sends them) | ${callsOf(steady) ? ((steady.to.received - steady.from.received) / callsOf(steady) / 1024).toFixed(1) : 'n/a'} KiB |`,
   `| burst of ${EDITS} App edits → all Ready again | ${edit1.seconds.toFixed(1)} s; ${edit1.builds} new builds |`,
   `| ${EDITS} more edits, the function's pods deleted without grace 2 s in | all Ready in ${edit2.seconds.toFixed(1)} s; calls served again ${recoveredAfter.toFixed(1)} s after the kill; ${edit2.builds} new builds |`,
   `| ${EDITS} more edits, two function replicas | all Ready in ${edit3.seconds.toFixed(1)} s; ${edit3.builds} new builds; calls per replica ${perReplica.join(' / ')} |`,
+  `| the added replica's first call, with \`--max-connection-age=${connectionAge}\` | ${Number.isNaN(addedFirstCall) ? `**none** within ${connectionAge + 180} s` : `${addedFirstCall.toFixed(0)} s`} after it was Ready |`,
   `| ghz through the endpoint's DNS name, round_robin, warm App, concurrency 16 | one replica ${oneReplica.rps.toFixed(0)} rps (p99 ${oneReplica.p99.toFixed(1)} ms), two replicas ${twoReplicas.rps.toFixed(0)} rps (p99 ${twoReplicas.p99.toFixed(1)} ms): ×${(twoReplicas.rps / oneReplica.rps).toFixed(2)} |`,
   `| Apps with other than one build per distinct source | ${extraBuilds.length} (target 0: ${verdict(buildsOk)}) |`,
   `| function calls over the whole run | ${fnEnd.calls.toLocaleString('en')} |`,
