@@ -115,9 +115,19 @@ const webDir = fileURLToPath(new URL('./web/', import.meta.url));
  * The page's script: src/console/web/main.ts and what it imports (CodeMirror 6, the zod schemas),
  * minified. esbuild (a development dependency) is loaded only here: the npm package and the
  * console's image carry the script built once (web/app.js), and never bundle at start.
+ * Bundled once per process; esbuild's service process is then stopped, not left running beside us.
  */
-export async function bundle(): Promise<string> {
-  const { build } = await import('esbuild');
+let bundled: Promise<string> | undefined;
+export function bundle(): Promise<string> {
+  bundled ??= bundleOnce().catch((e) => {
+    bundled = undefined;
+    throw e;
+  });
+  return bundled;
+}
+
+async function bundleOnce(): Promise<string> {
+  const { build, stop } = await import('esbuild');
   const out = await build({
     entryPoints: [`${webDir}main.ts`],
     bundle: true,
@@ -128,7 +138,7 @@ export async function bundle(): Promise<string> {
     write: false,
     legalComments: 'none',
     logLevel: 'silent',
-  });
+  }).finally(stop);
   return out.outputFiles[0].text;
 }
 
